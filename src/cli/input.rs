@@ -1,0 +1,168 @@
+//! The input options shared by every subcommand that reads protocols.
+
+use crate::ingest::mapping::{Cols, LongSpec};
+use crate::ingest::{self, Ingested, Mapping, Options};
+use crate::model::Role;
+use crate::Result;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Protocol file: CSV (comma, semicolon or tab; UTF-8, with or without BOM), a .zip
+    /// holding one CSV, a gzipped CSV, or - for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Field delimiter: ',', ';', '|' or 'tab' (default: detected from the header line).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// Mapping file (TOML, or JSON if it ends in .json) naming the columns of each role;
+    /// flags override it. See `tallyscope inspect --help` for its keys.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Read rows that cannot be parsed as counted, reported skips instead of stopping.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+
+    /// Column of registered voters (N).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub registered: Option<String>,
+    /// Column(s) of ballots issued (B); several are summed (early, on the day, outside).
+    /// Repeat the flag or separate with commas.
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub issued: Vec<String>,
+    /// Column(s) of ballots found in boxes (C); several are summed (portable, stationary).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub in_boxes: Vec<String>,
+    /// Column of valid ballots (V).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub valid: Option<String>,
+    /// Column of invalid ballots (I).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub invalid: Option<String>,
+    /// Column of ballots received by the station.
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub received: Option<String>,
+    /// Column of cancelled (unused) ballots.
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub cancelled: Option<String>,
+    /// Column of lost ballots.
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub lost: Option<String>,
+    /// Column of ballots not accounted for at receipt.
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub unaccounted: Option<String>,
+    /// Candidate / party / option columns (default: every remaining column of counts).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub candidates: Vec<String>,
+    /// Region column (top of the hierarchy).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub region: Option<String>,
+    /// Extra hierarchy level between region and commission (repeatable, top first).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub level: Vec<String>,
+    /// District / territorial commission column (the level just above the stations).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub commission: Option<String>,
+    /// Station id column; in long format one or several key columns (comma-separated).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub station: Vec<String>,
+    /// Columns to leave out (repeatable).
+    #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
+    pub ignore: Vec<String>,
+
+    /// Long format: one row per station × candidate. Needs --candidate-column and
+    /// --votes-column, and the station key (--station, or a recognised station column).
+    #[arg(long, help_heading = "Long format")]
+    pub long: bool,
+    /// Long format: the column holding candidate names.
+    #[arg(long, value_name = "COL", help_heading = "Long format")]
+    pub candidate_column: Option<String>,
+    /// Long format: the column holding vote counts.
+    #[arg(long, value_name = "COL", help_heading = "Long format")]
+    pub votes_column: Option<String>,
+    /// Long format: use only rows where COL equals VALUE (repeatable; all must hold),
+    /// e.g. --where office=President.
+    #[arg(long = "where", value_name = "COL=VALUE", help_heading = "Long format")]
+    pub filters: Vec<String>,
+}
+
+impl InputArgs {
+    /// The mapping file overlaid with the flags.
+    pub fn options(&self) -> Result<Options> {
+        let base = match &self.mapping {
+            Some(p) => Mapping::from_file(p)?,
+            None => Mapping::default(),
+        };
+        let mut m = Mapping { delimiter: self.delimiter.clone(), ..Default::default() };
+        let one = |s: &Option<String>| s.clone().map(Cols::One);
+        let many = |v: &Vec<String>| if v.is_empty() { None } else { Some(Cols::Many(v.clone())) };
+        for (role, cols) in [
+            (Role::Registered, one(&self.registered)),
+            (Role::Received, one(&self.received)),
+            (Role::Issued, many(&self.issued)),
+            (Role::Cancelled, one(&self.cancelled)),
+            (Role::InBoxes, many(&self.in_boxes)),
+            (Role::Invalid, one(&self.invalid)),
+            (Role::Valid, one(&self.valid)),
+            (Role::Lost, one(&self.lost)),
+            (Role::Unaccounted, one(&self.unaccounted)),
+        ] {
+            if let Some(c) = cols {
+                m.set_role(role, c);
+            }
+        }
+        if !self.candidates.is_empty() {
+            m.candidates = Some(self.candidates.clone());
+        }
+        m.region = self.region.clone();
+        m.commission = self.commission.clone();
+        m.levels = self.level.clone();
+        m.ignore = self.ignore.clone();
+        let long = self.long || base.long.is_some();
+        if long {
+            let b = base.long.clone().unwrap_or_default();
+            m.long = Some(LongSpec {
+                station: if self.station.is_empty() { b.station } else { self.station.clone() },
+                candidate: self.candidate_column.clone().or(b.candidate),
+                votes: self.votes_column.clone().or(b.votes),
+                filters: if self.filters.is_empty() { b.filters } else { self.filters.clone() },
+            });
+        } else {
+            if self.candidate_column.is_some() || self.votes_column.is_some() || !self.filters.is_empty() {
+                return Err(crate::Error::usage(
+                    "--candidate-column, --votes-column and --where are for long files: add --long",
+                ));
+            }
+            match self.station.len() {
+                0 => {}
+                1 => m.station = Some(self.station[0].clone()),
+                _ => return Err(crate::Error::usage("--station: one column in wide format (several only with --long)")),
+            }
+        }
+        Ok(Options { mapping: base.overlay(m), skip_bad_rows: self.skip_bad_rows, long })
+    }
+
+    pub fn load(&self) -> Result<Ingested> {
+        ingest::load(&self.file, &self.options()?)
+    }
+}
+
+/// Prints the row accounting to stderr when anything was skipped or unpublished.
+pub fn report_rows(r: &ingest::ReadReport) {
+    if r.rows_skipped > 0 {
+        eprintln!(
+            "tallyscope: {}: skipped {} unreadable rows of {} (--skip-bad-rows); first ones:",
+            r.file, r.rows_skipped, r.rows_in_file
+        );
+        for s in r.skips.iter().take(5) {
+            eprintln!("  line {}: {}", s.line, s.reason);
+        }
+    }
+    if r.rows_unpublished > 0 {
+        eprintln!(
+            "tallyscope: {}: {} rows have no counts at all (protocols not published); they are listed by `inspect` and not analysed",
+            r.file, r.rows_unpublished
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Command-line interface: one file per subcommand, each with an `Args` struct (clap
+//! derive) and a `run(args) -> Result<i32>` returning the exit status.
+
+use clap::{Parser, Subcommand};
+
+pub mod check;
+// pub mod demo; (helper's file; enabled when it exists)
+pub mod input;
+pub mod inspect;
+// pub mod simulate;
+
+/// Election forensics on polling-station protocols.
+///
+/// Reads the per-station results that election commissions publish (CSV, zipped or
+/// gzipped CSV, wide or long format), checks each protocol's arithmetic and looks for
+/// the traces of ballot stuffing, rounding and copying.
+///
+/// Start with `tallyscope demo` (a simulated election analysed end to end), then
+/// `tallyscope inspect FILE` to see what tallyscope recognised in your file.
+///
+/// Exit status: 0 clean, 1 findings (e.g. `check` found violations), 2 input or usage error.
+#[derive(Debug, Parser)]
+#[command(name = "tallyscope", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Inspect(inspect::Args),
+    Check(check::Args),
+    // Simulate(simulate::Args),
+    // Demo(demo::Args),
+}
+
+pub fn run(cli: Cli) -> crate::Result<i32> {
+    match cli.command {
+        Command::Inspect(a) => inspect::run(a),
+        Command::Check(a) => check::run(a),
+        // Command::Simulate(a) => simulate::run(a),
+        // Command::Demo(a) => demo::run(a),
+    }
+}

@@ -1,0 +1,243 @@
+//! Reading published protocols into the columnar [`Election`] model.
+//!
+//! **Why the csv crate and not polars here.** Measured on this project's 2-core machines
+//! (`../shared/BUILD-NOTES.md`): the csv crate's `ByteRecord` path parses at
+//! ~560 MB/s on one thread with ~8 MB of working memory, against ~600 MB/s and ~1.4 GB
+//! peak for polars' eager reader, which also returns every count as `i64` and loses the
+//! per-row line numbers that our error messages need ("file:line: column …: value …").
+//! At 100k stations every reader takes 12–40 ms, so parsing is not where polars would
+//! earn its ~3-minute build cost and 25 MB of binary; its group-bys and Parquet output
+//! belong to later stages if they need them.
+//!
+//! The pipeline: [`source::open`] (file / zip / gzip / stdin, BOM, UTF-8 check) →
+//! delimiter detection → [`plan::build`] (flags, mapping file, [`recognise`] rules) →
+//! the wide or long row loop, which fills the model and counts every row: each data
+//! row ends up as a station, an unpublished protocol, a filtered-out row (long format
+//! `--where`) or a skipped bad row (`--skip-bad-rows`), and the report says how many.
+
+pub mod long;
+pub mod mapping;
+pub mod number;
+pub mod plan;
+pub mod recognise;
+pub mod source;
+mod wide;
+
+pub use mapping::Mapping;
+
+use crate::error::{InputError, Result};
+use crate::model::Election;
+use serde::Serialize;
+use std::path::Path;
+
+/// How to read a file.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub mapping: Mapping,
+    /// Turn unreadable rows into counted, reported skips instead of an error.
+    pub skip_bad_rows: bool,
+    /// Long format: one row per station × candidate.
+    pub long: bool,
+}
+
+/// One column of the file and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnUse {
+    /// 1-based column number.
+    pub index: usize,
+    pub name: String,
+    /// Role key, `candidate`, `level:NAME`, `station`, `ignored`, …
+    pub used_as: String,
+    /// Why: named by a flag, recognised by which rule, or why ignored.
+    pub how: String,
+}
+
+/// A row that could not be read and was skipped (`--skip-bad-rows`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skip {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What reading did: the accounting that lets a reader check nothing was lost.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ReadReport {
+    pub file: String,
+    pub container: String,
+    pub bom: bool,
+    pub delimiter: String,
+    pub layout: String,
+    /// Data rows in the file (not counting the header or blank lines).
+    pub rows_in_file: u64,
+    /// Rows that became (part of) a station's protocol.
+    pub rows_used: u64,
+    /// Rows whose counts were all empty: protocols not published.
+    pub rows_unpublished: u64,
+    /// Long format: rows excluded by `--where`.
+    pub rows_filtered: u64,
+    /// Rows skipped as unreadable (`--skip-bad-rows`).
+    pub rows_skipped: u64,
+    /// The first skipped rows with their reasons (at most 50 kept).
+    pub skips: Vec<Skip>,
+    pub columns: Vec<ColumnUse>,
+    /// Long format: station × candidate pairs with no row, counted as 0 votes.
+    pub missing_pairs_as_zero: u64,
+}
+
+impl ReadReport {
+    /// The accounting identity every read satisfies.
+    pub fn balanced(&self) -> bool {
+        self.rows_used + self.rows_unpublished + self.rows_filtered + self.rows_skipped == self.rows_in_file
+    }
+    pub(crate) fn skip(&mut self, line: u64, reason: String) {
+        self.rows_skipped += 1;
+        if self.skips.len() < 50 {
+            self.skips.push(Skip { line, reason });
+        }
+    }
+}
+
+/// An election read from a file, with the report of how it was read.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub election: Election,
+    pub report: ReadReport,
+}
+
+/// Reads a protocol file (`-` for stdin; zip and gzip recognised by content).
+pub fn load(path: &Path, opts: &Options) -> Result<Ingested> {
+    let src = source::open(path)?;
+    load_source(src, opts)
+}
+
+/// Reads protocols already in memory; `name` is used in messages.
+pub fn load_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> Result<Ingested> {
+    let src = source::from_bytes(name.to_string(), bytes, "plain")?;
+    load_source(src, opts)
+}
+
+pub fn load_source(src: source::Source, opts: &Options) -> Result<Ingested> {
+    let name = src.name.clone();
+    if src.bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(InputError::new(&name, "file is empty; expected a header line and one row per station").into());
+    }
+    let delimiter = match opts.mapping.delimiter_byte()? {
+        Some(d) => d,
+        None => detect_delimiter(&src.bytes),
+    };
+    let mut report = ReadReport {
+        file: name.clone(),
+        container: src.container.to_string(),
+        bom: src.had_bom,
+        delimiter: match delimiter {
+            b'\t' => "tab".into(),
+            d => (d as char).to_string(),
+        },
+        ..Default::default()
+    };
+    let long = opts.long || opts.mapping.long.is_some();
+    let election = if long {
+        long::read(&name, &src.bytes, delimiter, opts, &mut report)?
+    } else {
+        wide::read(&name, &src.bytes, delimiter, opts, &mut report)?
+    };
+    debug_assert!(report.balanced(), "row accounting: {report:?}");
+    Ok(Ingested { election, report })
+}
+
+/// Picks the most frequent of `,` `;` tab `|` in the first line (outside quotes).
+pub fn detect_delimiter(bytes: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in bytes.iter().take(1 << 20) {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(k) = cands.iter().position(|&c| c == b) {
+                    counts[k] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..4).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { cands[best] }
+}
+
+/// CSV reader settings shared by both layouts. `flexible`: ragged rows are reported by
+/// us, with the line and the field counts, not by the csv crate.
+pub(crate) fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// Header names as text (the bytes are known to be UTF-8); empty names become "column N".
+pub(crate) fn header_names(rec: &csv::ByteRecord) -> Vec<String> {
+    rec.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let s = String::from_utf8_lossy(f).trim().to_string();
+            if s.is_empty() { format!("column {}", i + 1) } else { s }
+        })
+        .collect()
+}
+
+/// Reads the header and a sample of rows; errors for a file that is only a header.
+pub(crate) fn header_and_sample(
+    name: &str,
+    bytes: &[u8],
+    delimiter: u8,
+) -> Result<(Vec<String>, Vec<csv::ByteRecord>)> {
+    let mut rdr = csv_reader(bytes, delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let got = rdr.read_byte_record(&mut rec).map_err(|e| csv_error(name, e))?;
+    if !got {
+        return Err(InputError::new(name, "file is empty; expected a header line").into());
+    }
+    let names = header_names(&rec);
+    plan::check_header(name, &names)?;
+    let mut sample = Vec::new();
+    while sample.len() < 200 {
+        let mut r = csv::ByteRecord::new();
+        match rdr.read_byte_record(&mut r) {
+            Ok(true) => sample.push(r),
+            Ok(false) => break,
+            Err(_) => break, // reported with its line by the main loop
+        }
+    }
+    if sample.is_empty() {
+        return Err(InputError::new(name, "the file has a header but no data rows; expected one row per station")
+            .line(1)
+            .into());
+    }
+    Ok((names, sample))
+}
+
+pub(crate) fn csv_error(name: &str, e: csv::Error) -> crate::Error {
+    let line = e.position().map(|p| p.line());
+    let mut err = InputError::new(name, format!("cannot parse CSV: {e}"));
+    err.line = line;
+    err.into()
+}
+
+/// A message for a record whose field count differs from the header's.
+pub(crate) fn ragged(rec: &csv::ByteRecord, want: usize, line: u64) -> String {
+    if let Some(f) = rec.iter().position(|f| f.contains(&b'\n')) {
+        let lines = rec.get(f).map(|x| x.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+        return format!(
+            "field {} is a quoted value that runs from line {line} over {lines} more lines: probably an unterminated quote (\"); \
+             expected {want} fields on one line",
+            f + 1
+        );
+    }
+    let got = rec.len();
+    format!(
+        "row has {got} fields but the header has {want}: {} (a stray delimiter or quote?)",
+        if got > want { "too many fields" } else { "too few fields" }
+    )
+}

@@ -1,0 +1,15 @@
+//! tallyscope: election forensics on disaggregated polling-station protocols.
+//!
+//! Data flows one way: [`ingest`] → [`model`] → [`checks`] / statistics → export.
+//! Every stage is a library call; the `tallyscope` binary is a thin layer in [`cli`].
+
+pub mod checks;
+pub mod cli;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod model;
+pub mod simulate;
+
+pub use error::{Error, InputError, Result};
+pub use model::{Count, Election, Level, Role};
