@@ -1,7 +1,7 @@
 //! From a header (plus the user's mapping and a sample of rows) to a column plan: what
 //! every column is used for, and why. Every decision is recorded for `inspect`.
 
-use super::number::parse_count;
+use super::number::{CountError, parse_count};
 use super::recognise::{Guess, classify, summable};
 use super::{ColumnUse, Mapping};
 use crate::error::{Error, InputError, Result};
@@ -207,7 +207,10 @@ pub(crate) fn build(h: &Header, m: &Mapping, sample: &[csv::ByteRecord], long: b
     if long && !long_station.is_empty() {
         for s in &h.expand(long_station.clone()) {
             let i = h.find("--station", s)?;
-            a.set(i, Target::Station, "named (--station)".into(), "--station")?;
+            // A key column may also be a hierarchy level (county in county + precinct).
+            if a.targets[i] != Target::Level(0) {
+                a.set(i, Target::Station, "named (--station)".into(), "--station")?;
+            }
             station.push(i);
         }
     } else if let Some(s) = &m.station {
@@ -341,7 +344,10 @@ pub(crate) fn build(h: &Header, m: &Mapping, sample: &[csv::ByteRecord], long: b
                         match parse_count(cell) {
                             Ok(Some(_)) => num += 1,
                             Ok(None) => {}
-                            Err(_) => text += 1,
+                            // "12.5", "-3", "1 234": a count column with a bad cell, which
+                            // the row loop reports with its line.
+                            Err(CountError::NotNumber) => text += 1,
+                            Err(_) => num += 1,
                         }
                     }
                 }

@@ -1,0 +1,371 @@
+//! The bad-input catalogue of issue 2: every problem is a clear error naming file, line,
+//! column and value (exit status 2), or, with --skip-bad-rows, a counted skip. Never a
+//! panic. Also the good-input variants real files come in (BOM, CRLF, delimiters, zip,
+//! gzip, stdin, long format, mapping files).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const HEAD: &str = "region,commission,station,registered,issued,in_boxes,invalid,valid,Alice,Bob";
+const ROW1: &str = "North,N-1,1,1000,600,600,10,590,400,190";
+const ROW2: &str = "North,N-1,2,800,500,500,5,495,300,195";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tallyscope"));
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("binary runs");
+    if let Some(b) = stdin {
+        child.stdin.take().unwrap().write_all(b).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    let out = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    };
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    out
+}
+
+fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Runs `inspect` on `bytes` and expects exit 2 with every fragment in the message.
+fn expect_error(bytes: &[u8], extra: &[&str], fragments: &[&str]) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let p = file(d.path(), "in.csv", bytes);
+    let mut args = vec!["inspect", p.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args, None);
+    assert_eq!(o.code, 2, "expected exit 2, got {}; stderr: {}", o.code, o.stderr);
+    for f in fragments {
+        assert!(o.stderr.contains(f), "message lacks {f:?}: {}", o.stderr);
+    }
+    o.stderr
+}
+
+fn csv(rows: &[&str]) -> Vec<u8> {
+    let mut s = rows.join("\n");
+    s.push('\n');
+    s.into_bytes()
+}
+
+#[test]
+fn empty_file() {
+    expect_error(b"", &[], &["in.csv: file is empty", "header line"]);
+    expect_error(b"\n\n  \n", &[], &["file is empty"]);
+}
+
+#[test]
+fn header_only() {
+    expect_error(&csv(&[HEAD]), &[], &["in.csv:1:", "header but no data rows"]);
+}
+
+#[test]
+fn missing_required_role() {
+    // A named column that is not there: the message lists near matches.
+    expect_error(&csv(&[HEAD, ROW1]), &["--registered", "Registred"], &[
+        "--registered \"Registred\": no such column",
+        "the header has 10 columns",
+    ]);
+    expect_error(&csv(&[HEAD, ROW1]), &["--valid", "valid ballots"], &["did you mean \"valid\""]);
+    // No candidate columns left at all.
+    expect_error(&csv(&["region,station,registered,valid", "A,1,100,50"]), &[], &[
+        "no candidate columns",
+        "--candidates",
+    ]);
+    // Long format without the columns it needs.
+    expect_error(&csv(&["station,candidate,votes", "1,A,10"]), &["--long", "--votes-column", "votes"], &[
+        "--long needs --candidate-column",
+    ]);
+}
+
+#[test]
+fn two_columns_one_role() {
+    // By mistake, one column named for two roles.
+    expect_error(&csv(&[HEAD, ROW1]), &["--valid", "Alice", "--invalid", "Alice"], &[
+        "column \"Alice\" is mapped twice",
+    ]);
+    // Two columns that both look like registered voters.
+    expect_error(
+        &csv(&["station,registered,Registered voters,valid,A", "1,100,100,50,50"]),
+        &[],
+        &["2 columns look like role registered", "\"registered\", \"Registered voters\"", "--registered"],
+    );
+    // Flags may name only one column for a single-column role.
+    expect_error(&csv(&[HEAD, ROW1]), &["--valid", "valid,invalid"], &["only issued and in-boxes ballots are summed"]);
+}
+
+#[test]
+fn non_numeric_count() {
+    expect_error(&csv(&[HEAD, ROW1, "North,N-1,2,800,5OO,500,5,495,300,195"]), &[], &[
+        "in.csv:3: column \"issued\": value \"5OO\": not a number",
+    ]);
+}
+
+#[test]
+fn negative_count() {
+    expect_error(&csv(&[HEAD, ROW1, "North,N-1,2,800,500,500,5,495,-3,195"]), &[], &[
+        "in.csv:3: column \"Alice\": value \"-3\": negative count",
+    ]);
+}
+
+#[test]
+fn fractional_count() {
+    expect_error(&csv(&[HEAD, "North,N-1,2,800,500,500,5,495,300.5,195"]), &[], &[
+        "in.csv:2: column \"Alice\": value \"300.5\": fractional count",
+    ]);
+}
+
+#[test]
+fn count_beyond_u32() {
+    expect_error(&csv(&[HEAD, "North,N-1,2,4294967296,500,500,5,495,300,195"]), &[], &[
+        "in.csv:2: column \"registered\": value \"4294967296\": count too large",
+    ]);
+}
+
+#[test]
+fn empty_cell() {
+    expect_error(&csv(&[HEAD, ROW1, "North,N-1,2,800,,500,5,495,300,195"]), &[], &[
+        "in.csv:3: column \"issued\": value \"\": empty cell",
+    ]);
+}
+
+#[test]
+fn ragged_rows() {
+    expect_error(&csv(&[HEAD, ROW1, "North,N-1,2,800,500,500,5,495,300,195,17"]), &[], &[
+        "in.csv:3:",
+        "11 fields but the header has 10: too many fields",
+    ]);
+    expect_error(&csv(&[HEAD, "North,N-1,2,800,500,500,5,495,300", ROW2]), &[], &[
+        "in.csv:2:",
+        "9 fields but the header has 10: too few fields",
+    ]);
+}
+
+#[test]
+fn unterminated_quote() {
+    expect_error(&csv(&[HEAD, ROW1, "\"North,N-1,2,800,500,500,5,495,300,195", ROW2, ROW2]), &[], &[
+        "in.csv:3:",
+        "unterminated quote",
+    ]);
+}
+
+#[test]
+fn duplicate_header_names() {
+    expect_error(&csv(&["station,valid,Alice,Alice", "1,10,5,5"]), &[], &[
+        "in.csv:1: column \"Alice\": duplicate column name: columns 3 and 4",
+    ]);
+}
+
+#[test]
+fn non_utf8_says_which_encoding() {
+    // "Число избирателей" in CP1251.
+    let mut b = b"station,".to_vec();
+    b.extend_from_slice(&[0xD7, 0xE8, 0xF1, 0xEB, 0xEE, 0x20, 0xE8, 0xE7, 0xE1, 0xE8, 0xF0, 0xE0, 0xF2, 0xE5, 0xEB, 0xE5, 0xE9]);
+    b.extend_from_slice(b",A\n1,100,50\n");
+    expect_error(&b, &[], &["in.csv:1:", "not UTF-8", "CP1251", "iconv -f CP1251 -t UTF-8"]);
+}
+
+fn zip_with(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opt = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            z.start_file(*name, opt).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+#[test]
+fn zip_with_no_csv_or_several() {
+    expect_error(&zip_with(&[("readme.md", b"hello")]), &[], &["zip archive holds no CSV file"]);
+    let c = csv(&[HEAD, ROW1]);
+    expect_error(&zip_with(&[("a.csv", &c), ("b.csv", &c)]), &[], &["zip archive holds 2 CSV files (a.csv, b.csv)"]);
+}
+
+#[test]
+fn directory_instead_of_file() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["inspect", d.path().to_str().unwrap()], None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("is a directory; expected a CSV file"), "{}", o.stderr);
+    let o = run(&["inspect", "/nonexistent/x.csv"], None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("/nonexistent/x.csv: No such file or directory"), "{}", o.stderr);
+}
+
+#[test]
+fn skip_bad_rows_counts_and_reports() {
+    let d = tempfile::tempdir().unwrap();
+    let bytes = csv(&[
+        HEAD,
+        ROW1,
+        "North,N-1,2,800,5OO,500,5,495,300,195", // line 3: not a number
+        ROW2.replace(",2,", ",3,").as_str(),
+        "North,N-1,4,800,500,500,5,495,300", // line 5: ragged
+        "North,N-1,5,,,,,,,",                // line 6: unpublished protocol
+        ROW2.replace(",2,", ",6,").as_str(),
+    ]);
+    let p = file(d.path(), "in.csv", &bytes);
+    // Without the flag: an error at the first bad row.
+    let o = run(&["inspect", p.to_str().unwrap()], None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("in.csv:3: column \"issued\""), "{}", o.stderr);
+    // With it: counted skips, and the accounting adds up.
+    let o = run(&["inspect", "--json", "--skip-bad-rows", p.to_str().unwrap()], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["stations"], 3);
+    assert_eq!(j["rows"]["in_file"], 6);
+    assert_eq!(j["rows"]["used"], 3);
+    assert_eq!(j["rows"]["skipped"], 2);
+    assert_eq!(j["rows"]["unpublished"], 1);
+    assert_eq!(j["rows"]["skips"][0]["line"], 3);
+    assert_eq!(j["rows"]["skips"][1]["line"], 5);
+    assert!(j["rows"]["skips"][1]["reason"].as_str().unwrap().contains("too few fields"));
+    assert_eq!(j["unpublished"][0]["line"], 6);
+    // Text mode reports skips on stderr.
+    let o = run(&["inspect", "--skip-bad-rows", p.to_str().unwrap()], None);
+    assert!(o.stderr.contains("skipped 2 unreadable rows of 6"), "{}", o.stderr);
+    assert!(o.stderr.contains("1 rows have no counts at all"), "{}", o.stderr);
+}
+
+#[test]
+fn unpublished_rows_are_not_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let p = file(d.path(), "in.csv", &csv(&[HEAD, ROW1, "North,N-1,9,,,,,,,", ROW2]));
+    let o = run(&["inspect", "--json", p.to_str().unwrap()], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["stations"], 2);
+    assert_eq!(j["rows"]["unpublished"], 1);
+    assert_eq!(j["unpublished"][0]["station"], "9");
+}
+
+// ---- good input in the shapes real files come in ----
+
+fn inspect_json(bytes: &[u8], name: &str, extra: &[&str]) -> serde_json::Value {
+    let d = tempfile::tempdir().unwrap();
+    let p = file(d.path(), name, bytes);
+    let mut args = vec!["inspect", "--json", p.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args, None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    serde_json::from_str(&o.stdout).unwrap()
+}
+
+#[test]
+fn bom_crlf_semicolon_tab() {
+    let base = csv(&[HEAD, ROW1, ROW2]);
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(&String::from_utf8(base.clone()).unwrap().replace('\n', "\r\n").into_bytes());
+    let j = inspect_json(&bom, "bom.csv", &[]);
+    assert_eq!(j["stations"], 2);
+    assert_eq!(j["bom"], true);
+    assert_eq!(j["registered_total"], 1800);
+    assert_eq!(j["roles"]["region"], serde_json::Value::Null); // region is a level, not a role
+    assert_eq!(j["levels"][0]["name"], "region");
+    let semi = String::from_utf8(base.clone()).unwrap().replace(',', ";");
+    let j = inspect_json(semi.as_bytes(), "semi.csv", &[]);
+    assert_eq!(j["delimiter"], ";");
+    assert_eq!(j["leader"], "Alice");
+    let tab = String::from_utf8(base).unwrap().replace(',', "\t");
+    let j = inspect_json(tab.as_bytes(), "tab.csv", &[]);
+    assert_eq!(j["delimiter"], "tab");
+    assert_eq!(j["registered_total"], 1800);
+}
+
+#[test]
+fn gzip_zip_and_stdin() {
+    let base = csv(&[HEAD, ROW1, ROW2]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&base).unwrap();
+    let j = inspect_json(&gz.finish().unwrap(), "x.csv.gz", &[]);
+    assert_eq!(j["container"], "gzip");
+    assert_eq!(j["stations"], 2);
+    let j = inspect_json(&zip_with(&[("__MACOSX/._x.csv", b"junk"), ("data/x.csv", &base)]), "x.zip", &[]);
+    assert_eq!(j["container"], "zip");
+    assert_eq!(j["registered_total"], 1800);
+    let o = run(&["inspect", "--json", "-"], Some(&base));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["file"], "<stdin>");
+    assert_eq!(j["stations"], 2);
+}
+
+#[test]
+fn flags_and_mapping_file() {
+    let bytes = csv(&[
+        "Oblast;TIK;UIK;Voters;Early;OnDay;Box;Bad;Good;Ann;Ben",
+        "A;1;1;1000;100;500;600;10;590;400;190",
+        "A;1;2;800;0;500;500;5;495;300;195",
+    ]);
+    let flags = [
+        "--region", "Oblast", "--commission", "TIK", "--station", "UIK", "--registered", "Voters", "--issued",
+        "Early,OnDay", "--in-boxes", "Box", "--invalid", "Bad", "--valid", "Good",
+    ];
+    let j = inspect_json(&bytes, "f.csv", &flags);
+    assert_eq!(j["roles"]["issued"], serde_json::json!(["Early", "OnDay"]));
+    assert_eq!(j["totals"]["issued"], 1100);
+    assert_eq!(j["leader"], "Ann");
+    assert_eq!(j["levels"][1]["name"], "commission");
+    let d = tempfile::tempdir().unwrap();
+    let m = file(
+        d.path(),
+        "map.toml",
+        b"region = \"Oblast\"\ncommission = \"TIK\"\nstation = \"UIK\"\nregistered = \"Voters\"\nissued = [\"Early\", \"OnDay\"]\nin_boxes = \"Box\"\ninvalid = \"Bad\"\nvalid = \"Good\"\n",
+    );
+    let j2 = inspect_json(&bytes, "f.csv", &["--mapping", m.to_str().unwrap()]);
+    assert_eq!(j2["roles"], j["roles"]);
+    assert_eq!(j2["totals"], j["totals"]);
+    // A broken mapping file names its line.
+    let bad = file(d.path(), "bad.toml", b"registered = \"Voters\"\nvaild = \"Good\"\n");
+    let o = run(&["inspect", "--mapping", bad.to_str().unwrap(), d.path().join("f.csv").to_str().unwrap()], None);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("bad.toml:2: invalid mapping file (TOML)"), "{}", o.stderr);
+}
+
+#[test]
+fn long_format_with_where() {
+    let bytes = csv(&[
+        "county,precinct,office,candidate,votes,registered",
+        "C1,P1,President,Ann,50,200",
+        "C1,P1,President,Ben,30,200",
+        "C1,P1,Senate,Zed,70,200",
+        "C1,P2,President,Ann,20,150",
+        "C1,P2,President,Ben,40,150",
+        "C2,P1,President,Ben,5,90",
+    ]);
+    let j = inspect_json(&bytes, "l.csv", &[
+        "--long", "--station", "county,precinct", "--candidate-column", "candidate", "--votes-column", "votes",
+        "--where", "office=President", "--region", "county",
+    ]);
+    assert_eq!(j["stations"], 3);
+    assert_eq!(j["leader"], "Ben");
+    assert_eq!(j["registered_total"], 440);
+    assert_eq!(j["rows"]["filtered"], 1);
+    assert_eq!(j["rows"]["used"], 5);
+    assert_eq!(j["missing_pairs_as_zero"], 1); // Ann has no row at C2/P1
+    // Disagreeing repeated protocol lines are an error naming both lines.
+    let bad = csv(&["precinct,candidate,votes,registered", "P1,Ann,5,100", "P1,Ben,5,101"]);
+    expect_error(&bad, &["--long", "--station", "precinct", "--candidate-column", "candidate", "--votes-column", "votes"], &[
+        "in.csv:3: column \"registered\": value \"101\"",
+        "registered = 100 on line 2 but 101 here",
+    ]);
+}
