@@ -3,6 +3,7 @@
 //! Data flows one way: [`ingest`] → [`model`] → [`checks`] / statistics → export.
 //! Every stage is a library call; the `tallyscope` binary is a thin layer in [`cli`].
 
+pub mod analysis;
 pub mod checks;
 pub mod cli;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod simulate;
+pub mod stats;
 
 pub use error::{Error, InputError, Result};
 pub use model::{Count, Election, Level, Role};

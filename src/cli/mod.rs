@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod analyze;
 pub mod check;
 // pub mod demo; (helper's file; enabled when it exists)
 pub mod input;
@@ -29,6 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Inspect(inspect::Args),
+    Analyze(analyze::Args),
     Check(check::Args),
     // Simulate(simulate::Args),
     // Demo(demo::Args),
@@ -37,6 +39,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> crate::Result<i32> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Analyze(a) => analyze::run(a),
         Command::Check(a) => check::run(a),
         // Command::Simulate(a) => simulate::run(a),
         // Command::Demo(a) => demo::run(a),

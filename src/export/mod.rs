@@ -1,4 +1,32 @@
-//! Writing results: shared helpers for the CSV and JSON writers and for terminal tables.
+//! Writing results: one [`Exporter`] per file format (as hyperfine's `src/export/`), and
+//! shared helpers for CSV cells and terminal tables.
+
+pub mod summary_json;
+pub mod tests_csv;
+
+use crate::analysis::Analysis;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// One output file of `analyze`.
+pub trait Exporter {
+    /// The file name inside the output directory.
+    fn file_name(&self) -> &'static str;
+    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>>;
+}
+
+/// Every exporter `analyze` writes.
+pub fn all() -> Vec<Box<dyn Exporter + Send + Sync>> {
+    vec![Box::new(summary_json::SummaryJson), Box::new(tests_csv::TestsCsv)]
+}
+
+/// Serialises and writes one exporter's file into `dir`.
+pub fn write(ex: &dyn Exporter, a: &Analysis, dir: &Path) -> Result<std::path::PathBuf> {
+    let p = dir.join(ex.file_name());
+    let bytes = ex.serialize(a).map_err(|e| Error::io(p.display().to_string(), e))?;
+    std::fs::write(&p, bytes).map_err(|e| Error::io(p.display().to_string(), e))?;
+    Ok(p)
+}
 
 /// `1234567` → `"1,234,567"` for tables meant for people.
 pub fn thousands(n: u64) -> String {
