@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod model;
+pub mod rank;
 pub mod simulate;
 pub mod stats;
 

@@ -1,0 +1,422 @@
+//! Ranked anomaly lists (DESIGN.md §4): a score per station built from named,
+//! explainable evidence, and per-commission / per-region scores built from aggregated
+//! evidence. No opaque model: every point of a score comes from one line of evidence,
+//! and every row carries its reasons in plain words.
+//!
+//! **Points.** Each piece of evidence is turned into the surprise `−log10 p` of a
+//! one-sided tail probability, so evidence of different kinds adds up on one scale and
+//! is weighed by its statistical strength (a small station's 90% turnout is less
+//! surprising than a large one's, because its own binomial noise enters the spread):
+//!
+//! | evidence | p | when |
+//! | --- | --- | --- |
+//! | turnout above peers | normal upper tail of the robust z, relative to ½ (0 points at z = 0) | z > 0 (listed as a reason from z ≈ 2) |
+//! | leader share above peers | the same | z > 0 |
+//! | top-right corner | fixed 10⁻³ | turnout ≥ 95% and share ≥ 95% where the peers' median turnout is below 80% |
+//! | integer percentage | the exact probability that a binomial redraw lands on an integer percentage (Kobak et al.), product over turnout and share | the station lands on one |
+//! | arithmetic violation | fixed 10⁻⁶ per broken rule | `check` reports it |
+//! | identical protocol | multinomial chance of the match (capped at 10⁻⁶) | same vote vector as another station of its commission (≥ 5 votes) |
+//!
+//! **Robust z.** `z = (x − median) / √((1.4826·MAD)² + x̃(1 − x̃)/n_i)` over the peers:
+//! the station's commission when it has at least [`MIN_PEERS`] ordinary stations, else
+//! its region, else the nation; `x̃` is the peers' median and `n_i` the station's
+//! registered voters (turnout) or valid votes (share), so the station's own binomial noise
+//! widens its spread. The peers' scaled MAD is shrunk toward the level's pooled one (with
+//! the weight of [`SHRINK_PEERS`] stations): a dozen peers give too noisy a MAD to divide by.
+//!
+//! **Flagged.** A station is flagged when its score reaches [`FLAG_THRESHOLD`], chosen on
+//! simulated clean elections so that about 0.1% of stations are flagged (see the
+//! `rank` integration tests for the measured rate).
+
+pub mod units;
+
+use crate::checks::{self, Rule};
+use crate::model::{Election, Role};
+use crate::stats::common::norm_sf;
+use serde::Serialize;
+
+/// Fewest ordinary stations a peer group needs before falling back a level up.
+pub const MIN_PEERS: usize = 8;
+/// Weight, in stations, of the pooled spread when shrinking a peer group's spread.
+pub const SHRINK_PEERS: f64 = 20.0;
+/// Evidence weaker than this (a z below about 2) adds to the score but is not listed
+/// among the reasons.
+pub const REASON_POINTS: f64 = 1.3;
+/// Score at or above which a station is flagged.
+pub const FLAG_THRESHOLD: f64 = 3.1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Arithmetic,
+    Identical,
+    Turnout,
+    Share,
+    Corner,
+    Integer,
+}
+
+/// One piece of evidence against a station.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub kind: Kind,
+    /// `−log10 p`.
+    pub points: f64,
+    /// The reason in plain words.
+    pub text: String,
+}
+
+/// A station's score and what put it there.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationScore {
+    pub station: usize,
+    pub score: f64,
+    pub flagged: bool,
+    pub turnout: Option<f64>,
+    pub share: Option<f64>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl StationScore {
+    /// The evidence worth reading (at least [`REASON_POINTS`]), strongest first.
+    pub fn reasons(&self) -> String {
+        let mut ev: Vec<&Evidence> = self.evidence.iter().filter(|e| e.points >= REASON_POINTS).collect();
+        ev.sort_by(|a, b| b.points.total_cmp(&a.points));
+        ev.iter().map(|e| e.text.as_str()).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Options for [`stations`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub leader: Option<usize>,
+    /// Per-station probability that a binomial redraw of turnout / leader share lands on
+    /// an integer percentage (from the integer test), and whether the station did.
+    pub integer: Option<IntegerHits>,
+    /// Score threshold for "flagged" (default [`FLAG_THRESHOLD`]).
+    pub threshold: Option<f64>,
+}
+
+/// Per-station integer-percentage evidence, indexed by station (None = not eligible).
+#[derive(Debug, Clone, Default)]
+pub struct IntegerHits {
+    pub turnout: Vec<Option<(bool, f64)>>,
+    pub share: Vec<Option<(bool, f64)>>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    v.sort_by(f64::total_cmp);
+    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
+}
+
+/// Median and scaled MAD (1.4826·MAD) of `v`.
+pub fn median_mad(v: &[f64]) -> (f64, f64) {
+    let mut a = v.to_vec();
+    let m = median(&mut a);
+    let mut d: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+    (m, 1.4826 * median(&mut d))
+}
+
+/// Peer statistics of a ratio per station: (median, scaled MAD, peer-group name).
+pub(crate) fn peer_stats(e: &Election, x: &[Option<f64>]) -> Vec<Option<(f64, f64, &'static str)>> {
+    let n = e.len();
+    let levels: Vec<(&'static str, Vec<u32>, usize)> = {
+        let mut v = Vec::new();
+        if let Some(l) = e.levels.last() {
+            v.push(("commission", l.code.clone(), l.n_units()));
+        }
+        if e.levels.len() >= 2 {
+            let l = &e.levels[0];
+            v.push(("region", l.code.clone(), l.n_units()));
+        }
+        v.push(("nation", vec![0; n], 1));
+        v
+    };
+    let mut out: Vec<Option<(f64, f64, &'static str)>> = vec![None; n];
+    let mut done = vec![false; n];
+    for (name, code, units) in levels {
+        let mut groups: Vec<Vec<f64>> = vec![Vec::new(); units];
+        for i in 0..n {
+            if let (Some(v), None) = (x[i], e.special[i]) {
+                groups[code[i] as usize].push(v);
+            }
+        }
+        let local: Vec<Option<(f64, f64)>> = groups
+            .iter()
+            .map(|g| if g.len() >= MIN_PEERS || name == "nation" && !g.is_empty() { Some(median_mad(g)) } else { None })
+            .collect();
+        // A MAD from a dozen peers is noisy, and dividing by an underestimate inflates z:
+        // shrink each group's spread toward the level's pooled spread (the scaled MAD of
+        // every station's deviation from its group median), with the weight of
+        // SHRINK_PEERS pseudo-peers.
+        let mut devs: Vec<f64> = Vec::new();
+        for i in 0..n {
+            if let (Some(v), None, Some((m, _))) = (x[i], e.special[i], local[code[i] as usize]) {
+                devs.push((v - m).abs());
+            }
+        }
+        let pooled = if devs.is_empty() { 0.0 } else { 1.4826 * median_mad(&devs).0 };
+        let stats: Vec<Option<(f64, f64)>> = local
+            .iter()
+            .zip(&groups)
+            .map(|(l, g)| {
+                l.map(|(m, s)| {
+                    let k = g.len() as f64;
+                    (m, ((k * s * s + SHRINK_PEERS * pooled * pooled) / (k + SHRINK_PEERS)).sqrt())
+                })
+            })
+            .collect();
+        for i in 0..n {
+            if done[i] || x[i].is_none() {
+                continue;
+            }
+            if let Some((m, s)) = stats[code[i] as usize] {
+                out[i] = Some((m, s, name));
+                done[i] = true;
+            }
+        }
+    }
+    out
+}
+
+/// A p-value for people: 0.0004, 3.1e-07.
+pub fn fmt_p(p: f64) -> String {
+    if p >= 0.001 { format!("{p:.4}") } else { format!("{p:.1e}") }
+}
+
+pub(crate) fn points(p: f64) -> f64 {
+    -(p.max(1e-300)).log10()
+}
+
+/// Scores every station. Stations abroad and electronic pseudo-stations are scored
+/// against the nation only for arithmetic and identical protocols.
+pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<StationScore> {
+    let n = e.len();
+    let threshold = opt.threshold.unwrap_or(FLAG_THRESHOLD);
+    let leader = opt.leader.or_else(|| e.leader());
+    let reg = e.get(Role::Registered);
+    let num = e.get(Role::Issued).or_else(|| e.get(Role::InBoxes));
+    let valid = e.valid_or_sum();
+    let turnout: Vec<Option<f64>> = (0..n)
+        .map(|i| match (reg, num) {
+            (Some(r), Some(b)) if r[i] > 0 => Some((b[i] as f64 / r[i] as f64).min(1.5)),
+            _ => None,
+        })
+        .collect();
+    let share: Vec<Option<f64>> = (0..n)
+        .map(|i| match leader {
+            Some(j) if valid[i] > 0 => Some(e.votes[j][i] as f64 / valid[i] as f64),
+            _ => None,
+        })
+        .collect();
+    let peers_t = peer_stats(e, &turnout);
+    let peers_s = peer_stats(e, &share);
+    let mut out: Vec<StationScore> = (0..n)
+        .map(|i| StationScore { station: i, score: 0.0, flagged: false, turnout: turnout[i], share: share[i], evidence: Vec::new() })
+        .collect();
+    for v in &check.violations {
+        let text = match (v.rule, v.other) {
+            (Rule::IdenticalProtocol, Some(j)) => format!(
+                "identical vote vector to station {} of the same commission (line {})",
+                e.station[j], e.line[j]
+            ),
+            (Rule::DuplicateId, Some(j)) => format!("station id used twice in its region (also on line {})", e.line[j]),
+            _ => format!("broken: {} ({} vs {}, gap {:+})", v.rule.relation(), v.left, v.right, v.gap),
+        };
+        if v.rule == Rule::IdenticalProtocol {
+            continue; // weighed by its chance probability below, for every vector size
+        }
+        out[v.station].evidence.push(Evidence { kind: Kind::Arithmetic, points: 6.0, text });
+    }
+    identical_protocols(e, &mut out);
+    for i in 0..n {
+        if e.special[i].is_some() {
+            continue;
+        }
+        let size_t = reg.map(|r| r[i] as f64).unwrap_or(0.0);
+        let size_s = valid[i] as f64;
+        let z_of = |x: Option<f64>, peer: Option<(f64, f64, &'static str)>, size: f64| -> Option<(f64, f64, f64, &'static str)> {
+            let (x, (m, s, name)) = (x?, peer?);
+            let binom = if size > 0.0 { m.clamp(0.01, 0.99) * (1.0 - m.clamp(0.01, 0.99)) / size } else { 0.0 };
+            let sd = (s * s + binom).sqrt();
+            if sd <= 0.0 {
+                return None;
+            }
+            Some(((x - m) / sd, x, m, name))
+        };
+        let zt = z_of(turnout[i], peers_t[i], size_t);
+        let zs = z_of(share[i], peers_s[i], size_s);
+        let s = &mut out[i];
+        if let Some((z, x, m, name)) = zt {
+            if z > 0.0 {
+                s.evidence.push(Evidence {
+                    kind: Kind::Turnout,
+                    points: points(norm_sf(z) / 0.5),
+                    text: format!("turnout {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
+                });
+            }
+        }
+        if let Some((z, x, m, name)) = zs {
+            if z > 0.0 {
+                s.evidence.push(Evidence {
+                    kind: Kind::Share,
+                    points: points(norm_sf(z) / 0.5),
+                    text: format!("leader share {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
+                });
+            }
+        }
+        if let (Some(t), Some(sh), Some((_, _, mt, name))) = (turnout[i], share[i], zt) {
+            if t >= 0.95 && sh >= 0.95 && mt < 0.80 {
+                s.evidence.push(Evidence {
+                    kind: Kind::Corner,
+                    points: 3.0,
+                    text: format!("top-right corner: turnout {:.1}% and leader share {:.1}% where the {name} median turnout is {:.1}%", 100.0 * t, 100.0 * sh, 100.0 * mt),
+                });
+            }
+        }
+        if let Some(hits) = &opt.integer {
+            let mut p = 1.0;
+            let mut what = Vec::new();
+            if let Some(Some((true, q))) = hits.turnout.get(i) {
+                p *= q;
+                what.push(format!("turnout exactly {:.1}%", 100.0 * turnout[i].unwrap_or(0.0)));
+            }
+            if let Some(Some((true, q))) = hits.share.get(i) {
+                p *= q;
+                what.push(format!("leader share exactly {:.1}%", 100.0 * share[i].unwrap_or(0.0)));
+            }
+            if !what.is_empty() {
+                s.evidence.push(Evidence {
+                    kind: Kind::Integer,
+                    points: points(p),
+                    text: format!(
+                        "{} (p = {} for a station of {} voters)",
+                        what.join(" and "),
+                        fmt_p(p),
+                        crate::export::thousands(size_t as u64)
+                    ),
+                });
+            }
+        }
+    }
+    for s in &mut out {
+        s.score = s.evidence.iter().map(|e| e.points).sum();
+        s.flagged = s.score >= threshold;
+    }
+    out
+}
+
+/// Identical vote vectors within a commission, weighed by how likely a chance match is:
+/// `p = pmf(v) × (m − 1)`, the multinomial probability of the vector under the
+/// commission's pooled vote shares times the number of other stations of the commission
+/// with the same number of votes `m − 1` (a union bound over the stations it could have
+/// matched). Large vectors get the full 6 points; two tiny stations with 12 votes each
+/// that agree get little. Vectors of fewer than 5 votes are not compared.
+fn identical_protocols(e: &Election, out: &mut [StationScore]) {
+    use statrs::function::gamma::ln_gamma;
+    use std::collections::HashMap;
+    let n = e.len();
+    let Some(level) = e.levels.last() else { return };
+    let sums = e.vote_sums();
+    let k = e.votes.len();
+    // Commission vote shares.
+    let mut tot = vec![vec![0.0f64; k]; level.n_units()];
+    for i in 0..n {
+        for j in 0..k {
+            tot[level.code[i] as usize][j] += e.votes[j][i] as f64;
+        }
+    }
+    let mut groups: HashMap<(u32, Vec<u32>), Vec<usize>> = HashMap::new();
+    let mut same_total: HashMap<(u32, u64), usize> = HashMap::new();
+    for i in 0..n {
+        if sums[i] < 5 {
+            continue;
+        }
+        let c = level.code[i];
+        *same_total.entry((c, sums[i])).or_insert(0) += 1;
+        groups.entry((c, e.votes.iter().map(|col| col[i]).collect())).or_default().push(i);
+    }
+    for ((c, v), members) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        let t = &tot[c as usize];
+        let all: f64 = t.iter().sum();
+        let total: u64 = v.iter().map(|&x| x as u64).sum();
+        let mut ln = ln_gamma(total as f64 + 1.0);
+        for (j, &x) in v.iter().enumerate() {
+            let p = (t[j] / all).max(1e-9);
+            ln += x as f64 * p.ln() - ln_gamma(x as f64 + 1.0);
+        }
+        let others = same_total.get(&(c, total)).copied().unwrap_or(1).saturating_sub(1).max(1);
+        let p = (ln.exp() * others as f64).min(1.0);
+        let pts = points(p).min(6.0);
+        for &i in &members {
+            let twin = members.iter().copied().find(|&x| x != i).expect("two members");
+            out[i].evidence.push(Evidence {
+                kind: Kind::Identical,
+                points: pts,
+                text: format!(
+                    "identical vote vector ({total} votes) to station {} of the same commission (line {}; chance match p = {})",
+                    e.station[twin],
+                    e.line[twin],
+                    fmt_p(p)
+                ),
+            });
+        }
+    }
+}
+
+/// Station indices sorted by score (highest first; ties by file order).
+pub fn order(scores: &[StationScore]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].score.total_cmp(&scores[a].score).then(a.cmp(&b)));
+    idx
+}
+
+/// Area under the ROC curve of `score` against `truth` (ties count one half):
+/// the probability that a random positive outscores a random negative.
+pub fn roc_auc(score: &[f64], truth: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    // Mann–Whitney U with midranks.
+    let mut rank_sum = 0.0;
+    let mut k = 0;
+    while k < idx.len() {
+        let mut j = k;
+        while j + 1 < idx.len() && score[idx[j + 1]] == score[idx[k]] {
+            j += 1;
+        }
+        let mid = (k + j) as f64 / 2.0 + 1.0;
+        for &i in &idx[k..=j] {
+            if truth[i] {
+                rank_sum += mid;
+            }
+        }
+        k = j + 1;
+    }
+    let pos = truth.iter().filter(|&&t| t).count() as f64;
+    let neg = truth.len() as f64 - pos;
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_mad_by_hand() {
+        // [1, 2, 3, 4, 100]: median 3, |dev| = [2,1,0,1,97] → MAD 1 → 1.4826
+        let (m, s) = median_mad(&[1.0, 2.0, 3.0, 4.0, 100.0]);
+        assert_eq!(m, 3.0);
+        assert!((s - 1.4826).abs() < 1e-12);
+    }
+
+    #[test]
+    fn auc_by_hand() {
+        // positives 0.9, 0.4; negatives 0.5, 0.1, 0.4: pairs won 3 + 1.5 (tie) of 6 → 0.75
+        let auc = roc_auc(&[0.9, 0.4, 0.5, 0.1, 0.4], &[true, true, false, false, false]);
+        assert!((auc - 0.75).abs() < 1e-12, "{auc}");
+    }
+}
