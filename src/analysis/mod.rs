@@ -6,7 +6,10 @@
 
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
-use crate::stats::{self, TestResult, shape, shpilkin};
+use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};
+use crate::stats::{self, TestResult, integer, shape, shpilkin};
+use crate::model::Election;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What to run and how.
@@ -29,11 +32,24 @@ impl Default for Options {
 /// Everything `analyze` computed.
 #[derive(Debug, Clone)]
 pub struct Analysis {
+    /// The election analysed (shared, not copied, with whoever else holds it).
+    pub election: Arc<Election>,
     pub read: ReadReport,
     pub stations: usize,
     pub leader: Option<String>,
     pub check: Summary,
     pub check_report: checks::Report,
+    /// The integer-percentage test in full (per-station detail feeds the ranking);
+    /// `None` when the file lacks what it needs (the reason is in `skipped`).
+    pub integer: Option<integer::IntegerReport>,
+    /// Station scores, in station order (see `rank::order`).
+    pub stations_ranked: Vec<StationScore>,
+    /// Scores of the units of the lowest level above stations (commissions) and of the
+    /// top level (regions); empty without hierarchy.
+    pub commissions: Vec<UnitScore>,
+    pub regions: Vec<UnitScore>,
+    /// Methods not run, with the reason (e.g. no registered-voter column).
+    pub skipped: Vec<(String, String)>,
     /// Every test × scope, nation first.
     pub results: Vec<TestResult>,
     /// (method, seconds).
@@ -41,6 +57,9 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    pub fn election(&self) -> &Election {
+        &self.election
+    }
     /// The national result of `test`, if it was run.
     pub fn nation(&self, test: &str) -> Option<&TestResult> {
         self.results.iter().find(|r| r.test == test && r.scope == "nation")
@@ -53,15 +72,28 @@ fn timed<T>(name: &str, f: impl FnOnce() -> T) -> (T, (String, f64)) {
     (v, (name.to_string(), t.elapsed().as_secs_f64()))
 }
 
-/// Runs the checks and the battery.
-pub fn run(ing: &Ingested, opt: &Options) -> Analysis {
-    let e = &ing.election;
+/// Runs the checks and the battery on a file that was read.
+pub fn run(ing: Ingested, opt: &Options) -> Analysis {
+    run_election(Arc::new(ing.election), ing.report, opt)
+}
+
+/// Runs the checks and the battery on an election in memory (simulations, libraries).
+pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) -> Analysis {
+    let e: &Election = &election;
     let leader = opt.leader.or_else(|| e.leader());
     let timings = std::sync::Mutex::new(Vec::new());
     let log = |t: (String, f64)| timings.lock().expect("no panics while holding it").push(t);
     let mut check_report = None;
     let (mut shape_r, mut shp_r) = (Vec::new(), Vec::new());
+    let mut int_r = None;
     rayon::scope(|s| {
+        s.spawn(|_| {
+            let (v, t) = timed("integer", || {
+                integer::analyze(e, &integer::IntegerOptions { leader, ..Default::default() })
+            });
+            int_r = Some(v);
+            log(t);
+        });
         s.spawn(|_| {
             let (v, t) = timed("check", || checks::run(e));
             check_report = Some(v);
@@ -86,6 +118,17 @@ pub fn run(ing: &Ingested, opt: &Options) -> Analysis {
     let mut timings = timings.into_inner().expect("no panics while holding it");
     timings.sort_by(|a, b| a.0.cmp(&b.0));
     let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    let integer = match int_r.expect("integer ran") {
+        Ok(r) => {
+            results.extend(r.results());
+            Some(r)
+        }
+        Err(err) => {
+            skipped.push(("integer".to_string(), err.to_string()));
+            None
+        }
+    };
     results.extend(shape_r);
     results.extend(shp_r);
     // BH q-values among the per-region results of each test.
@@ -101,12 +144,60 @@ pub fn run(ing: &Ingested, opt: &Options) -> Analysis {
             results[i].q = sub[k].q;
         }
     }
+    // Ranking: station evidence, then units.
+    let t = Instant::now();
+    let hits = integer.as_ref().map(|r| {
+        let mut h = rank::IntegerHits { turnout: vec![None; e.len()], share: vec![None; e.len()] };
+        for s in &r.station {
+            h.turnout[s.index] = Some((s.hit_turnout, s.p_turnout));
+            h.share[s.index] = Some((s.hit_leader, s.p_leader));
+        }
+        h
+    });
+    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold: None });
+    let unit_tests = |level: usize| -> Vec<UnitTest> {
+        // Per-unit results of other tests, matched to units by their scope label.
+        let l = &e.levels[level];
+        let prefix = if level == 0 { "region:" } else { "commission:" };
+        let mut out = Vec::new();
+        for (test, name) in [("integer.either", "integer-percentage excess")] {
+            let mut ut = UnitTest { name: name.into(), p: vec![None; l.n_units()], q: vec![None; l.n_units()], detail: vec![String::new(); l.n_units()] };
+            let index: std::collections::HashMap<&str, usize> =
+                l.labels.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+            let mut any = false;
+            for r in results.iter().filter(|r| r.test == test && r.scope.starts_with(prefix)) {
+                if let Some(&u) = index.get(&r.scope[prefix.len()..]) {
+                    ut.p[u] = r.p;
+                    ut.q[u] = r.q;
+                    ut.detail[u] = format!("{:+.1} stations", r.effect.unwrap_or(0.0));
+                    any = true;
+                }
+            }
+            if any {
+                out.push(ut);
+            }
+        }
+        out
+    };
+    let base = 0.001;
+    let commissions = match e.levels.len() {
+        0 => Vec::new(),
+        n => units::units(e, n - 1, &stations_ranked, base, &unit_tests(n - 1)),
+    };
+    let regions = if e.levels.len() >= 2 { units::units(e, 0, &stations_ranked, base, &unit_tests(0)) } else { Vec::new() };
+    timings.push(("rank".into(), t.elapsed().as_secs_f64()));
     Analysis {
-        read: ing.report.clone(),
+        election: election.clone(),
+        stations_ranked,
+        commissions,
+        regions,
+        read,
         stations: e.len(),
         leader: leader.map(|j| e.candidates[j].clone()),
         check: check_report.summary(),
         check_report,
+        integer,
+        skipped,
         results,
         timings,
     }

@@ -59,17 +59,8 @@ pub fn run(args: Args) -> Result<i32> {
         })?),
     };
     let opt = analysis::Options { leader, seed: args.seed, bootstrap: args.bootstrap };
-    let a = analysis::run(&ing, &opt);
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display().to_string(), e))?;
-    let mut written = Vec::new();
-    for ex in export::all() {
-        written.push(export::write(ex.as_ref(), &a, &args.out)?);
-    }
-    let v = args.out.join("violations.csv");
-    let f = std::fs::File::create(&v).map_err(|e| Error::io(v.display().to_string(), e))?;
-    super::check::write_violations(&ing.election, &a.check_report, std::io::BufWriter::new(f))
-        .map_err(|e| Error::io(v.display().to_string(), e))?;
-    written.push(v);
+    let a = analysis::run(ing, &opt);
+    let written = write_outputs(&a, &args.out)?;
     if !args.quiet {
         print!("{}", table(&a));
     }
@@ -80,6 +71,21 @@ pub fn run(args: Args) -> Result<i32> {
         written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     );
     Ok(0)
+}
+
+/// Writes every exporter's file and `violations.csv` into `dir` (created if missing).
+pub fn write_outputs(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let mut written = Vec::new();
+    for ex in export::all() {
+        written.push(export::write(ex.as_ref(), a, dir)?);
+    }
+    let v = dir.join("violations.csv");
+    let f = std::fs::File::create(&v).map_err(|e| Error::io(v.display().to_string(), e))?;
+    super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))
+        .map_err(|e| Error::io(v.display().to_string(), e))?;
+    written.push(v);
+    Ok(written)
 }
 
 fn fmt_p(p: Option<f64>) -> String {
@@ -103,7 +109,7 @@ pub fn table(a: &Analysis) -> String {
             "{:<40} {:>14} {:>12} {:>8} {:>9}",
             r.test,
             if r.statistic.abs() >= 1e4 { thousands(r.statistic.round() as u64) } else { format!("{:.4}", r.statistic) },
-            r.null_mean.map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into()),
+            r.null_mean.map(|m| if m.abs() >= 1e4 { thousands(m.round() as u64) } else { format!("{m:.4}") }).unwrap_or_else(|| "-".into()),
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             fmt_p(r.p)
         );

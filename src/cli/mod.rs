@@ -5,10 +5,10 @@ use clap::{Parser, Subcommand};
 
 pub mod analyze;
 pub mod check;
-// pub mod demo; (helper's file; enabled when it exists)
+pub mod demo;
 pub mod input;
 pub mod inspect;
-// pub mod simulate;
+pub mod simulate;
 
 /// Election forensics on polling-station protocols.
 ///
@@ -32,8 +32,8 @@ pub enum Command {
     Inspect(inspect::Args),
     Analyze(analyze::Args),
     Check(check::Args),
-    // Simulate(simulate::Args),
-    // Demo(demo::Args),
+    Simulate(simulate::Args),
+    Demo(demo::Args),
 }
 
 pub fn run(cli: Cli) -> crate::Result<i32> {
@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Inspect(a) => inspect::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Check(a) => check::run(a),
-        // Command::Simulate(a) => simulate::run(a),
-        // Command::Demo(a) => demo::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Demo(a) => demo::run(a),
     }
 }

@@ -1,6 +1,7 @@
 //! Writing results: one [`Exporter`] per file format (as hyperfine's `src/export/`), and
 //! shared helpers for CSV cells and terminal tables.
 
+pub mod ranking;
 pub mod summary_json;
 pub mod tests_csv;
 
@@ -17,7 +18,16 @@ pub trait Exporter {
 
 /// Every exporter `analyze` writes.
 pub fn all() -> Vec<Box<dyn Exporter + Send + Sync>> {
-    vec![Box::new(summary_json::SummaryJson), Box::new(tests_csv::TestsCsv)]
+    vec![
+        Box::new(summary_json::SummaryJson),
+        Box::new(tests_csv::TestsCsv),
+        Box::new(ranking::StationsCsv),
+        Box::new(ranking::StationsJson),
+        Box::new(ranking::CommissionsCsv),
+        Box::new(ranking::CommissionsJson),
+        Box::new(ranking::RegionsCsv),
+        Box::new(ranking::RegionsJson),
+    ]
 }
 
 /// Serialises and writes one exporter's file into `dir`.
