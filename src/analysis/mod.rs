@@ -7,7 +7,7 @@
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
 use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};
-use crate::stats::{self, TestResult, integer, shape, shpilkin};
+use crate::stats::{self, TestResult, fingerprint, integer, shape, shpilkin};
 use crate::model::Election;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,11 +21,16 @@ pub struct Options {
     pub seed: u64,
     /// Bootstrap replicates of the anomalous-vote interval.
     pub bootstrap: usize,
+    /// Bootstrap replicates of the fingerprint fit's interval (0: no interval; each
+    /// replicate costs about a fit).
+    pub fingerprint_bootstrap: usize,
+    /// Fit the Klimek et al. fingerprint model (about a second on 100,000 stations).
+    pub fingerprint: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { leader: None, seed: 20_260_101, bootstrap: 100 }
+        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true }
     }
 }
 
@@ -42,6 +47,8 @@ pub struct Analysis {
     /// The integer-percentage test in full (per-station detail feeds the ranking);
     /// `None` when the file lacks what it needs (the reason is in `skipped`).
     pub integer: Option<integer::IntegerReport>,
+    /// The fingerprint fit in full (histograms for the charts).
+    pub fingerprint: Option<fingerprint::FingerprintResult>,
     /// Station scores, in station order (see `rank::order`).
     pub stations_ranked: Vec<StationScore>,
     /// Scores of the units of the lowest level above stations (commissions) and of the
@@ -86,7 +93,18 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     let mut check_report = None;
     let (mut shape_r, mut shp_r) = (Vec::new(), Vec::new());
     let mut int_r = None;
+    let mut fp_r = None;
     rayon::scope(|s| {
+        if opt.fingerprint {
+            s.spawn(|_| {
+                let (v, t) = timed("fingerprint", || {
+                    let fo = fingerprint::FitOptions { bootstrap: opt.fingerprint_bootstrap, seed: opt.seed, ..Default::default() };
+                    fingerprint::analyze(e, &fingerprint::Selection { leader, ..Default::default() }, &fo)
+                });
+                fp_r = Some(v);
+                log(t);
+            });
+        }
         s.spawn(|_| {
             let (v, t) = timed("integer", || {
                 integer::analyze(e, &integer::IntegerOptions { leader, ..Default::default() })
@@ -128,6 +146,17 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
             skipped.push(("integer".to_string(), err.to_string()));
             None
         }
+    };
+    let fingerprint = match fp_r {
+        Some(Ok(f)) => {
+            results.extend(f.test_results("nation"));
+            Some(f)
+        }
+        Some(Err(err)) => {
+            skipped.push(("fingerprint".to_string(), err.to_string()));
+            None
+        }
+        None => None,
     };
     results.extend(shape_r);
     results.extend(shp_r);
@@ -197,6 +226,7 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
         check: check_report.summary(),
         check_report,
         integer,
+        fingerprint,
         skipped,
         results,
         timings,

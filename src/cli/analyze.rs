@@ -40,6 +40,12 @@ pub struct Args {
     /// Bootstrap replicates for intervals (anomalous votes).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub bootstrap: usize,
+    /// Skip the Klimek et al. fingerprint model fit (about a second on 100,000 stations).
+    #[arg(long)]
+    pub no_fingerprint: bool,
+    /// Bootstrap replicates for the fingerprint fit's interval (each costs about a fit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub fingerprint_bootstrap: usize,
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -58,7 +64,13 @@ pub fn run(args: Args) -> Result<i32> {
             ))
         })?),
     };
-    let opt = analysis::Options { leader, seed: args.seed, bootstrap: args.bootstrap };
+    let opt = analysis::Options {
+        leader,
+        seed: args.seed,
+        bootstrap: args.bootstrap,
+        fingerprint: !args.no_fingerprint,
+        fingerprint_bootstrap: args.fingerprint_bootstrap,
+    };
     let a = analysis::run(ing, &opt);
     let written = write_outputs(&a, &args.out)?;
     if !args.quiet {

@@ -248,22 +248,15 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         let zt = z_of(turnout[i], peers_t[i], size_t);
         let zs = z_of(share[i], peers_s[i], size_s);
         let s = &mut out[i];
-        if let Some((z, x, m, name)) = zt {
-            if z > 0.0 {
-                s.evidence.push(Evidence {
-                    kind: Kind::Turnout,
-                    points: points(norm_sf(z) / 0.5),
-                    text: format!("turnout {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
-                });
-            }
-        }
-        if let Some((z, x, m, name)) = zs {
-            if z > 0.0 {
-                s.evidence.push(Evidence {
-                    kind: Kind::Share,
-                    points: points(norm_sf(z) / 0.5),
-                    text: format!("leader share {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
-                });
+        for (z, kind, what) in [(zt, Kind::Turnout, "turnout"), (zs, Kind::Share, "leader share")] {
+            if let Some((z, x, m, name)) = z {
+                if z > 0.0 {
+                    s.evidence.push(Evidence {
+                        kind,
+                        points: points(norm_sf(z) / 0.5),
+                        text: format!("{what} {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
+                    });
+                }
             }
         }
         if let (Some(t), Some(sh), Some((_, _, mt, name))) = (turnout[i], share[i], zt) {

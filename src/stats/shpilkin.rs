@@ -170,6 +170,21 @@ impl Default for ShpilkinOptions {
 
 pub const ASSUMPTION: &str = "assumes the leader-to-others ratio would not depend on turnout; known critique: rural areas both vote more and vote differently, so part of the estimate can be honest heterogeneity (an order of magnitude, not a count of stolen votes)";
 
+fn result(est: &Estimate, scope: String, n: usize) -> TestResult {
+    let mut r = TestResult::new("shpilkin.anomalous_votes", scope, est.anomalous, n);
+    r.effect = Some(est.anomalous);
+    for (k, v) in [
+        ("clean_turnout", est.clean_turnout),
+        ("clean_leader_share", est.clean_share),
+        ("official_turnout", est.official_turnout),
+        ("stuffing", est.stuffing),
+        ("switching", est.switching),
+    ] {
+        r.extra.insert(k.into(), v);
+    }
+    r
+}
+
 /// National estimate and per-region estimates (regions with ≥ 100 stations).
 pub fn run(e: &Election, opt: &ShpilkinOptions) -> Vec<TestResult> {
     let mut out = Vec::new();
@@ -183,13 +198,7 @@ pub fn run(e: &Election, opt: &ShpilkinOptions) -> Vec<TestResult> {
     };
     let Some(est) = estimate(&st, None) else { return out };
     let ci = bootstrap(&st, opt.bootstrap, opt.seed);
-    let mut r = TestResult::new("shpilkin.anomalous_votes", "nation", est.anomalous, st.turnout.len());
-    r.effect = Some(est.anomalous);
-    r.extra.insert("clean_turnout".into(), est.clean_turnout);
-    r.extra.insert("clean_leader_share".into(), est.clean_share);
-    r.extra.insert("official_turnout".into(), est.official_turnout);
-    r.extra.insert("stuffing".into(), est.stuffing);
-    r.extra.insert("switching".into(), est.switching);
+    let mut r = result(&est, "nation".into(), st.turnout.len());
     if let Some((lo, hi)) = ci {
         r.extra.insert("ci_low".into(), lo);
         r.extra.insert("ci_high".into(), hi);
@@ -209,13 +218,7 @@ pub fn run(e: &Election, opt: &ShpilkinOptions) -> Vec<TestResult> {
                 continue;
             }
             if let Some(est) = estimate(&st, Some(members)) {
-                let mut r = TestResult::new("shpilkin.anomalous_votes", format!("region:{}", level.labels[u]), est.anomalous, members.len());
-                r.effect = Some(est.anomalous);
-                r.extra.insert("clean_turnout".into(), est.clean_turnout);
-                r.extra.insert("clean_leader_share".into(), est.clean_share);
-                r.extra.insert("official_turnout".into(), est.official_turnout);
-                r.extra.insert("stuffing".into(), est.stuffing);
-                r.extra.insert("switching".into(), est.switching);
+                let mut r = result(&est, format!("region:{}", level.labels[u]), members.len());
                 r.notes = vec!["region's own clean peak and ratio".into()];
                 out.push(r);
             }
