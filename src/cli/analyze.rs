@@ -46,6 +46,9 @@ pub struct Args {
     /// Bootstrap replicates for the fingerprint fit's interval (each costs about a fit).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub fingerprint_bootstrap: usize,
+    /// Also print the top N stations and commissions with their reasons.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -75,6 +78,9 @@ pub fn run(args: Args) -> Result<i32> {
     let written = write_outputs(&a, &args.out)?;
     if !args.quiet {
         print!("{}", table(&a));
+        if let Some(n) = args.top {
+            print!("\n{}", super::rank::top_lists(&a, n));
+        }
     }
     eprintln!(
         "tallyscope: analysed {} stations in {:.2} s; wrote {}",

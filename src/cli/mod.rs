@@ -8,6 +8,7 @@ pub mod check;
 pub mod demo;
 pub mod input;
 pub mod inspect;
+pub mod rank;
 pub mod simulate;
 
 /// Election forensics on polling-station protocols.
@@ -32,6 +33,7 @@ pub enum Command {
     Inspect(inspect::Args),
     Analyze(analyze::Args),
     Check(check::Args),
+    Rank(rank::Args),
     Simulate(simulate::Args),
     Demo(demo::Args),
 }
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Inspect(a) => inspect::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Check(a) => check::run(a),
+        Command::Rank(a) => rank::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Demo(a) => demo::run(a),
     }
