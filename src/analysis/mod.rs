@@ -7,7 +7,7 @@
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
 use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};
-use crate::stats::{self, TestResult, fingerprint, integer, shape, shpilkin};
+use crate::stats::{self, TestResult, digits, fingerprint, integer, shape, shpilkin};
 use crate::model::Election;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,11 +26,13 @@ pub struct Options {
     pub fingerprint_bootstrap: usize,
     /// Fit the Klimek et al. fingerprint model (about a second on 100,000 stations).
     pub fingerprint: bool,
+    /// Replicates of the resampled 2BL null (0: classical Benford p only, descriptive).
+    pub digit_draws: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true }
+        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true, digit_draws: 99 }
     }
 }
 
@@ -94,7 +96,18 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     let (mut shape_r, mut shp_r) = (Vec::new(), Vec::new());
     let mut int_r = None;
     let mut fp_r = None;
+    let mut dig_r = None;
     rayon::scope(|s| {
+        s.spawn(|_| {
+            let (v, t) = timed("digits", || {
+                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, ..Default::default() };
+                o.resample.draws = opt.digit_draws;
+                o.resample.seed = opt.seed;
+                digits::analyze(e, &o)
+            });
+            dig_r = Some(v);
+            log(t);
+        });
         if opt.fingerprint {
             s.spawn(|_| {
                 let (v, t) = timed("fingerprint", || {
@@ -147,6 +160,10 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
             None
         }
     };
+    match dig_r.expect("digits ran") {
+        Ok(d) => results.extend(d.results()),
+        Err(err) => skipped.push(("digits".to_string(), err.to_string())),
+    }
     let fingerprint = match fp_r {
         Some(Ok(f)) => {
             results.extend(f.test_results("nation"));
@@ -175,11 +192,24 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     }
     // Ranking: station evidence, then units.
     let t = Instant::now();
+    // Integer hits for the ranking: a hit on a multiple of 5% is weighed by the
+    // probability of landing on a multiple of 5, a hit elsewhere by that of any integer.
+    let integer5 = integer.as_ref().and_then(|_| {
+        integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, weighted: false, ..Default::default() }).ok()
+    });
     let hits = integer.as_ref().map(|r| {
         let mut h = rank::IntegerHits { turnout: vec![None; e.len()], share: vec![None; e.len()] };
         for s in &r.station {
             h.turnout[s.index] = Some((s.hit_turnout, s.p_turnout));
             h.share[s.index] = Some((s.hit_leader, s.p_leader));
+        }
+        for s in integer5.iter().flat_map(|r| &r.station) {
+            if s.hit_turnout {
+                h.turnout[s.index] = Some((true, s.p_turnout));
+            }
+            if s.hit_leader {
+                h.share[s.index] = Some((true, s.p_leader));
+            }
         }
         h
     });
@@ -189,7 +219,11 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
         let l = &e.levels[level];
         let prefix = if level == 0 { "region:" } else { "commission:" };
         let mut out = Vec::new();
-        for (test, name) in [("integer.either", "integer-percentage excess")] {
+        for (test, name) in [
+            ("integer.either", "integer-percentage excess"),
+            ("digits.last.chi2.pooled", "last-digit chi-square (pooled)"),
+            ("digits.P05s", "turnout percentages ending in 0 or 5"),
+        ] {
             let mut ut = UnitTest { name: name.into(), p: vec![None; l.n_units()], q: vec![None; l.n_units()], detail: vec![String::new(); l.n_units()] };
             let index: std::collections::HashMap<&str, usize> =
                 l.labels.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
@@ -198,7 +232,10 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
                 if let Some(&u) = index.get(&r.scope[prefix.len()..]) {
                     ut.p[u] = r.p;
                     ut.q[u] = r.q;
-                    ut.detail[u] = format!("{:+.1} stations", r.effect.unwrap_or(0.0));
+                    ut.detail[u] = match r.effect {
+                        Some(x) if test.starts_with("integer") => format!("{x:+.1} stations"),
+                        _ => format!("statistic {:.3}", r.statistic),
+                    };
                     any = true;
                 }
             }

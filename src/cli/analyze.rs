@@ -46,6 +46,10 @@ pub struct Args {
     /// Bootstrap replicates for the fingerprint fit's interval (each costs about a fit).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub fingerprint_bootstrap: usize,
+    /// Replicates of the resampled second-digit (2BL) null; 0 keeps only the classical
+    /// Benford p-value, which is descriptive (clean elections fail it).
+    #[arg(long, default_value_t = 99, value_name = "B")]
+    pub digit_draws: usize,
     /// Also print the top N stations and commissions with their reasons.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -73,6 +77,7 @@ pub fn run(args: Args) -> Result<i32> {
         bootstrap: args.bootstrap,
         fingerprint: !args.no_fingerprint,
         fingerprint_bootstrap: args.fingerprint_bootstrap,
+        digit_draws: args.digit_draws,
     };
     let a = analysis::run(ing, &opt);
     let written = write_outputs(&a, &args.out)?;

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod analyze;
+pub mod calibrate;
 pub mod check;
 pub mod demo;
 pub mod input;
@@ -35,6 +36,7 @@ pub enum Command {
     Check(check::Args),
     Rank(rank::Args),
     Simulate(simulate::Args),
+    Calibrate(calibrate::Args),
     Demo(demo::Args),
 }
 
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Check(a) => check::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Demo(a) => demo::run(a),
     }
 }

@@ -13,7 +13,7 @@ use crate::Result;
 /// one-sided p-value: turnout or leader share far above its commission (robust z,
 /// widened by the station's own binomial noise), the top-right corner of the
 /// fingerprint, an integer percentage its size makes improbable, broken arithmetic, an
-/// identical protocol. A station is flagged at a score of 3.1 or more, which flags about
+/// identical protocol. A station is flagged at a score of 3.4 or more, which flags about
 /// 0.1% of stations of clean simulated elections. Commissions and regions are scored
 /// from aggregated evidence: the share of flagged stations, medians against peer units,
 /// the turnout–share correlation inside them, integer-percentage excess.

@@ -13,7 +13,7 @@
 //! | turnout above peers | normal upper tail of the robust z, relative to ½ (0 points at z = 0) | z > 0 (listed as a reason from z ≈ 2) |
 //! | leader share above peers | the same | z > 0 |
 //! | top-right corner | fixed 10⁻³ | turnout ≥ 95% and share ≥ 95% where the peers' median turnout is below 80% |
-//! | integer percentage | the exact probability that a binomial redraw lands on an integer percentage (Kobak et al.), product over turnout and share | the station lands on one |
+//! | integer percentage | the exact probability that a binomial redraw lands on an integer percentage (a multiple of 5% when it landed on one; Kobak et al.), product over turnout and share | that probability is below [`INTEGER_MAX_P`] |
 //! | arithmetic violation | fixed 10⁻⁶ per broken rule | `check` reports it |
 //! | identical protocol | multinomial chance of the match (capped at 10⁻⁶) | same vote vector as another station of its commission (≥ 5 votes) |
 //!
@@ -37,13 +37,17 @@ use serde::Serialize;
 
 /// Fewest ordinary stations a peer group needs before falling back a level up.
 pub const MIN_PEERS: usize = 8;
+/// An integer-percentage landing counts as evidence only when its probability (product
+/// over turnout and share; multiples of 5% weighed by the chance of landing on one) is
+/// below this.
+pub const INTEGER_MAX_P: f64 = 0.01;
 /// Weight, in stations, of the pooled spread when shrinking a peer group's spread.
 pub const SHRINK_PEERS: f64 = 20.0;
 /// Evidence weaker than this (a z below about 2) adds to the score but is not listed
 /// among the reasons.
 pub const REASON_POINTS: f64 = 1.3;
 /// Score at or above which a station is flagged.
-pub const FLAG_THRESHOLD: f64 = 3.1;
+pub const FLAG_THRESHOLD: f64 = 3.4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -277,9 +281,11 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
             }
             if let Some(Some((true, q))) = hits.share.get(i) {
                 p *= q;
-                what.push(format!("leader share exactly {:.1}%", 100.0 * share[i].unwrap_or(0.0)));
+                what.push("leader share an integer percentage of the ballots in boxes".to_string());
             }
-            if !what.is_empty() {
+            // A single integer percentage is what one station in ten shows by chance:
+            // only an improbable landing counts.
+            if !what.is_empty() && p < INTEGER_MAX_P {
                 s.evidence.push(Evidence {
                     kind: Kind::Integer,
                     points: points(p),

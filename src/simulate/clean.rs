@@ -72,31 +72,53 @@ pub(crate) fn generate(cfg: &SimConfig) -> Simulation {
     let n = cfg.stations;
     let k = cfg.candidates;
     let regions = cfg.regions;
-    let cpr = cfg.commissions_per_region();
-    let n_comm = regions * cpr;
     let mut h = rng_for(cfg.seed, Purpose::Hierarchy, 0);
 
-    // Commission sizes: 1 station each, the rest shared in proportion to Gamma(3) weights
-    // (cumulative rounding, so the sizes add up exactly).
-    let gamma = Gamma::new(3.0, 1.0).expect("valid gamma");
-    let weights: Vec<f64> = (0..n_comm).map(|_| gamma.sample(&mut h)).collect();
-    let total_w: f64 = weights.iter().sum();
-    let spare = (n - n_comm) as f64;
-    let mut commission_start = Vec::with_capacity(n_comm + 1);
-    let mut cum = 0.0;
-    for (c, w) in weights.iter().enumerate() {
-        commission_start.push(c + (spare * cum / total_w).round() as usize);
-        cum += w;
-    }
-    commission_start.push(n);
+    let (commission_start, commission_region, region_labels, commission_labels) = match &cfg.hierarchy {
+        None => {
+            let cpr = cfg.commissions_per_region();
+            let n_comm = regions * cpr;
+            // Commission sizes: 1 station each, the rest shared in proportion to Gamma(3)
+            // weights (cumulative rounding, so the sizes add up exactly).
+            let gamma = Gamma::new(3.0, 1.0).expect("valid gamma");
+            let weights: Vec<f64> = (0..n_comm).map(|_| gamma.sample(&mut h)).collect();
+            let total_w: f64 = weights.iter().sum();
+            let spare = (n - n_comm) as f64;
+            let mut commission_start = Vec::with_capacity(n_comm + 1);
+            let mut cum = 0.0;
+            for (c, w) in weights.iter().enumerate() {
+                commission_start.push(c + (spare * cum / total_w).round() as usize);
+                cum += w;
+            }
+            commission_start.push(n);
+            let commission_region: Vec<u32> = (0..n_comm).map(|c| (c / cpr) as u32).collect();
+            let region_labels: Vec<String> = (0..regions).map(|r| region_label(r, regions)).collect();
+            let commission_labels: Vec<String> =
+                (0..n_comm).map(|c| commission_label(c / cpr, c % cpr, regions, cpr)).collect();
+            (commission_start, commission_region, region_labels, commission_labels)
+        }
+        Some(given) => {
+            // A given hierarchy (validated): its sizes and labels as they are.
+            let mut commission_start = Vec::with_capacity(given.commission_stations.len() + 1);
+            let mut at = 0;
+            for &m in &given.commission_stations {
+                commission_start.push(at);
+                at += m;
+            }
+            commission_start.push(at);
+            (
+                commission_start,
+                given.commission_region.clone(),
+                given.region_labels.clone(),
+                given.commission_labels.clone(),
+            )
+        }
+    };
+    let n_comm = commission_region.len();
     let mut station_commission = vec![0u32; n];
     for c in 0..n_comm {
         station_commission[commission_start[c]..commission_start[c + 1]].fill(c as u32);
     }
-    let commission_region: Vec<u32> = (0..n_comm).map(|c| (c / cpr) as u32).collect();
-    let region_labels: Vec<String> = (0..regions).map(|r| region_label(r, regions)).collect();
-    let commission_labels: Vec<String> =
-        (0..n_comm).map(|c| commission_label(c / cpr, c % cpr, regions, cpr)).collect();
 
     let others = k - 1;
     let mut draw = |count: usize, sd: f64| -> Vec<f64> { (0..count).map(|_| sd * normal(&mut h)).collect() };
@@ -131,8 +153,8 @@ pub(crate) fn generate(cfg: &SimConfig) -> Simulation {
         for (o, row) in block.chunks_exact_mut(width).enumerate() {
             let s = chunk * CHUNK + o;
             let c = station_commission[s] as usize;
-            let r = c / cpr;
-            station(cfg, &fx, &size_cum, r, c, &mut rng, &mut shares, row);
+            let r = commission_region[c] as usize;
+            station(cfg, &fx, &size_cum, s, r, c, &mut rng, &mut shares, row);
         }
     });
 
@@ -156,6 +178,7 @@ fn station(
     cfg: &SimConfig,
     fx: &Effects,
     size_cum: &[f64],
+    s: usize,
     r: usize,
     c: usize,
     rng: &mut ChaCha8Rng,
@@ -171,6 +194,13 @@ fn station(
     let z = normal(rng);
     let n_reg = (sc.median.ln() + sc.log_sd * z).exp().round();
     let n_reg = n_reg.clamp(cfg.size_min as f64, cfg.size_max as f64) as u32;
+    // Given sizes replace the mixture's draw (which is still made, so that every other
+    // draw of the station stays where it was).
+    let n_reg = match cfg.registered.as_deref() {
+        None => n_reg,
+        Some(super::Registered::Given(v)) => v[s],
+        Some(super::Registered::Pool(v)) => v[rng.random_range(0..v.len())],
+    };
 
     let t = sigmoid(logit(cfg.turnout.centre) + fx.turnout_r[r] + fx.turnout_c[c] + cfg.turnout.sd[2] * normal(rng));
     let lead =

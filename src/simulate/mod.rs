@@ -65,6 +65,7 @@
 
 pub mod clean;
 pub mod fraud;
+pub mod like;
 pub mod write;
 
 pub use fraud::{FraudKind, FraudSpec, Scope};
@@ -174,6 +175,35 @@ pub struct SimConfig {
     /// Probability that a voter takes the ballot away (issued but not in a box).
     pub not_returned: f64,
     pub frauds: Vec<FraudSpec>,
+    /// A given region > commission structure instead of the generated one (see
+    /// [`Hierarchy`]); `None` = generated from `regions` and `commissions_per_region`.
+    pub hierarchy: Option<std::sync::Arc<Hierarchy>>,
+    /// Registered voters given instead of drawn from the `size` mixture (see
+    /// [`Registered`]); `None` = the mixture.
+    pub registered: Option<std::sync::Arc<Registered>>,
+}
+
+/// A given hierarchy (e.g. a real election's, see [`like`]): commissions grouped by
+/// region, region by region, each with its number of stations. With it, `regions` must
+/// equal `region_labels.len()`, `stations` the sum of `commission_stations`, and
+/// `commissions_per_region` is ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hierarchy {
+    pub region_labels: Vec<String>,
+    pub commission_labels: Vec<String>,
+    /// Region of each commission; non-decreasing (commissions of a region are adjacent).
+    pub commission_region: Vec<u32>,
+    /// Stations of each commission (each ≥ 1).
+    pub commission_stations: Vec<usize>,
+}
+
+/// Registered voters given instead of the size mixture.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Registered {
+    /// Station `k` gets `N = v[k]` exactly (`v.len()` must equal `stations`).
+    Given(Vec<u32>),
+    /// Each station draws its `N` uniformly from the pool (resampling with replacement).
+    Pool(Vec<u32>),
 }
 
 impl Default for SimConfig {
@@ -200,6 +230,8 @@ impl Default for SimConfig {
             early: 0.01,
             not_returned: 0.001,
             frauds: Vec::new(),
+            hierarchy: None,
+            registered: None,
         }
     }
 }
@@ -241,8 +273,19 @@ pub const MAX_STATIONS: usize = 50_000_000;
 pub const MAX_CANDIDATES: usize = 200;
 
 impl SimConfig {
-    /// Commissions per region actually used.
+    /// Number of commissions actually used.
+    pub fn commissions(&self) -> usize {
+        match &self.hierarchy {
+            Some(h) => h.commission_labels.len(),
+            None => self.regions * self.commissions_per_region(),
+        }
+    }
+
+    /// Commissions per region actually used (with a given [`Hierarchy`]: the mean, rounded).
     pub fn commissions_per_region(&self) -> usize {
+        if let Some(h) = &self.hierarchy {
+            return (h.commission_labels.len() as f64 / h.region_labels.len().max(1) as f64).round().max(1.0) as usize;
+        }
         self.commissions_per_region.unwrap_or_else(|| {
             let per_region = self.stations / self.regions.max(1);
             ((per_region as f64 / STATIONS_PER_COMMISSION as f64).round() as usize).max(1)
@@ -264,8 +307,48 @@ impl SimConfig {
                 self.regions, self.stations
             ));
         }
+        if let Some(h) = &self.hierarchy {
+            let nc = h.commission_labels.len();
+            if h.region_labels.len() != self.regions
+                || h.commission_region.len() != nc
+                || h.commission_stations.len() != nc
+                || nc == 0
+            {
+                return bad(format!(
+                    "given hierarchy: {} regions (config says {}), {} commission labels, {} commission regions, {} commission sizes",
+                    h.region_labels.len(),
+                    self.regions,
+                    nc,
+                    h.commission_region.len(),
+                    h.commission_stations.len()
+                ));
+            }
+            if h.commission_stations.iter().sum::<usize>() != self.stations || h.commission_stations.contains(&0) {
+                return bad(format!(
+                    "given hierarchy: commission sizes must be ≥ 1 and add up to the {} stations",
+                    self.stations
+                ));
+            }
+            if h.commission_region.windows(2).any(|w| w[0] > w[1])
+                || h.commission_region.iter().any(|&r| r as usize >= self.regions)
+            {
+                return bad("given hierarchy: commissions must be grouped by region, in region order".into());
+            }
+            if self.frauds.iter().any(|f| matches!(f.scope, Scope::Region(_))) {
+                return bad("--fraud …@region= is not supported with a given hierarchy yet (use @commission=)".into());
+            }
+        }
+        match self.registered.as_deref() {
+            Some(Registered::Given(v)) if v.len() != self.stations => {
+                return bad(format!("given registered voters: {} values for {} stations", v.len(), self.stations));
+            }
+            Some(Registered::Pool(v)) if v.is_empty() => {
+                return bad("registered-voter pool is empty".into());
+            }
+            _ => {}
+        }
         let cpr = self.commissions_per_region();
-        if cpr == 0 || cpr.saturating_mul(self.regions) > self.stations {
+        if self.hierarchy.is_none() && (cpr == 0 || cpr.saturating_mul(self.regions) > self.stations) {
             return bad(format!(
                 "--commissions {cpr}: {cpr} commissions in each of {} regions need at least {} stations, \
                  got {}",

@@ -299,14 +299,29 @@ pub fn bootstrap_mean_ci(tally: &[u64; 10], values: &[f64; 10], reps: usize, alp
     if n == 0 || reps == 0 {
         return (f64::NAN, f64::NAN);
     }
-    let probs: Vec<f64> = tally.iter().map(|&t| t as f64 / n as f64).collect();
+    // merge digits with the same value (0/5 indicators: two categories, one binomial draw)
+    let mut vals: Vec<f64> = Vec::new();
+    let mut probs: Vec<f64> = Vec::new();
+    for d in 0..10 {
+        if tally[d] == 0 {
+            continue;
+        }
+        match vals.iter().position(|&v| v == values[d]) {
+            Some(k) => probs[k] += tally[d] as f64 / n as f64,
+            None => {
+                vals.push(values[d]);
+                probs.push(tally[d] as f64 / n as f64);
+            }
+        }
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     let mut out = [0u64; 10];
+    let k = vals.len();
     let mut m: Vec<f64> = (0..reps)
         .map(|_| {
-            multinomial(&mut rng, n, &probs, &mut out);
-            out.iter().zip(values).map(|(&o, v)| o as f64 * v).sum::<f64>() / n as f64
+            multinomial(&mut rng, n, &probs, &mut out[..k]);
+            out[..k].iter().zip(&vals).map(|(&o, v)| o as f64 * v).sum::<f64>() / n as f64
         })
         .collect();
     m.sort_by(f64::total_cmp);

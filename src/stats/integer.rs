@@ -125,7 +125,7 @@ impl Default for IntegerOptions {
 /// and the pmf sums agree exactly at bin edges (e.g. 100·1001/2000 = 50.05 is in).
 #[derive(Debug, Clone, Copy)]
 pub struct Bins {
-    hw_micro: i128,
+    hw_micro: i64,
     period: u32,
 }
 
@@ -134,7 +134,7 @@ impl Bins {
     pub fn new(half_width: f64, period: u32) -> Bins {
         assert!(half_width > 0.0 && half_width < 0.5, "half-width must be in (0, 0.5) percentage points");
         assert!(period >= 1, "period must be at least 1");
-        Bins { hw_micro: (half_width * 1e6).round() as i128, period }
+        Bins { hw_micro: (half_width * 1e6).round() as i64, period }
     }
 
     /// Is `x/n` integer (within the half-width of a multiple of `period` percent)?
@@ -143,9 +143,11 @@ impl Bins {
         if n == 0 {
             return false;
         }
-        let (x, n) = (x as i128, n as i128);
+        // i64 is exact here for n, x < 2³²: |100x − m n|·10⁶ ≤ 4.3·10¹⁷
+        debug_assert!(n <= u32::MAX as u64 && x <= u32::MAX as u64);
+        let (x, n) = (x as i64, n as i64);
         let m = (200 * x + n) / (2 * n); // round half up of 100x/n
-        if m % self.period as i128 != 0 {
+        if m % self.period as i64 != 0 {
             return false;
         }
         (100 * x - m * n).abs() * 1_000_000 <= self.hw_micro * n
@@ -154,14 +156,14 @@ impl Bins {
     /// Qualifying `k` of bin `m` for denominator `n`: `[lo, hi]` (empty when lo > hi).
     #[inline]
     fn range(&self, m: i64, n: u64) -> (i64, i64) {
-        let n = n as i128;
-        let m = m as i128;
+        // exact in i64 for n < 2³²: 10⁶·100·n < 4.3·10¹⁷
+        let n = n as i64;
         let a = 1_000_000 * m * n - self.hw_micro * n; // 10⁸·k ≥ a
         let b = 1_000_000 * m * n + self.hw_micro * n; // 10⁸·k ≤ b
-        let d = 100_000_000i128;
-        let lo = if a <= 0 { 0 } else { (a + d - 1) / d };
-        let hi = if b < 0 { -1 } else { (b / d).min(n) };
-        (lo as i64, hi as i64)
+        const D: i64 = 100_000_000;
+        let lo = if a <= 0 { 0 } else { (a + D - 1) / D };
+        let hi = if b < 0 { -1 } else { (b / D).min(n) };
+        (lo, hi)
     }
 }
 
