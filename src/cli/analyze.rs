@@ -99,10 +99,9 @@ pub fn run(args: Args) -> Result<i32> {
 /// Writes every exporter's file and `violations.csv` into `dir` (created if missing).
 pub fn write_outputs(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-    let mut written = Vec::new();
-    for ex in export::all() {
-        written.push(export::write(ex.as_ref(), a, dir)?);
-    }
+    use rayon::prelude::*;
+    let mut written: Vec<PathBuf> =
+        export::all().par_iter().map(|ex| export::write(ex.as_ref(), a, dir)).collect::<Result<_>>()?;
     let v = dir.join("violations.csv");
     let f = std::fs::File::create(&v).map_err(|e| Error::io(v.display().to_string(), e))?;
     super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))

@@ -35,7 +35,8 @@ pub fn station_json(a: &Analysis, e: &crate::Election, rank_no: usize, i: usize)
         "score": s.score,
         "flagged": s.flagged,
         "reasons": s.reasons(),
-        "evidence": s.evidence,
+        // The evidence worth listing; weaker pieces are in the score but not listed.
+        "evidence": s.evidence.iter().filter(|x| x.points >= rank::REASON_POINTS).collect::<Vec<_>>(),
     })
 }
 
@@ -89,7 +90,7 @@ impl Exporter for StationsJson {
         let e = a.election();
         let rows: Vec<serde_json::Value> =
             rank::order(&a.stations_ranked).iter().enumerate().map(|(k, &i)| station_json(a, e, k + 1, i)).collect();
-        serde_json::to_vec_pretty(&rows).map_err(std::io::Error::other)
+        serde_json::to_vec(&rows).map_err(std::io::Error::other)
     }
 }
 
