@@ -1,13 +1,12 @@
 //! `tallyscope check FILE`: protocol arithmetic, every violation with file and line.
 
 use super::input::{InputArgs, report_rows};
-use crate::checks::{self, Report, Summary};
+use crate::checks::{self, Report};
 use crate::error::{Error, Result};
 use crate::export::safe_cell;
-use crate::ingest::{self, Options};
 use crate::model::Election;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Check each protocol's arithmetic (control relations).
 ///
@@ -56,17 +55,6 @@ pub fn run(args: Args) -> Result<i32> {
     let summary = report.summary();
     eprintln!("{}: {} stations checked\n{summary}", ing.report.file, summary.stations);
     Ok(if report.violations.is_empty() { 0 } else { 1 })
-}
-
-/// Reads `input` (layout recognised, no flags), checks it and writes the violations to
-/// `violations_csv`. Used by `demo`.
-pub fn check_file(input: &Path, violations_csv: &Path) -> Result<Summary> {
-    let ing = ingest::load(input, &Options::default())?;
-    let report = checks::run(&ing.election);
-    let f = std::fs::File::create(violations_csv).map_err(|e| Error::io(violations_csv.display().to_string(), e))?;
-    write_violations(&ing.election, &report, std::io::BufWriter::new(f))
-        .map_err(|e| Error::io(violations_csv.display().to_string(), e))?;
-    Ok(report.summary())
 }
 
 /// The violations CSV: one row per violation, in station order.

@@ -23,10 +23,10 @@ pub fn all() -> Vec<Box<dyn Exporter + Send + Sync>> {
         Box::new(tests_csv::TestsCsv),
         Box::new(ranking::StationsCsv),
         Box::new(ranking::StationsJson),
-        Box::new(ranking::CommissionsCsv),
-        Box::new(ranking::CommissionsJson),
-        Box::new(ranking::RegionsCsv),
-        Box::new(ranking::RegionsJson),
+        Box::new(ranking::Units { regions: false, json: false }),
+        Box::new(ranking::Units { regions: false, json: true }),
+        Box::new(ranking::Units { regions: true, json: false }),
+        Box::new(ranking::Units { regions: true, json: true }),
     ]
 }
 

@@ -148,40 +148,24 @@ fn unit_json(a: &Analysis, units: &[UnitScore]) -> std::io::Result<Vec<u8>> {
     serde_json::to_vec_pretty(&rows).map_err(std::io::Error::other)
 }
 
-pub struct CommissionsCsv;
-pub struct CommissionsJson;
-pub struct RegionsCsv;
-pub struct RegionsJson;
+/// A ranked list of units: commissions (the level just above stations) or regions,
+/// as CSV or JSON.
+pub struct Units {
+    pub regions: bool,
+    pub json: bool,
+}
 
-impl Exporter for CommissionsCsv {
+impl Exporter for Units {
     fn file_name(&self) -> &'static str {
-        "commissions.csv"
+        match (self.regions, self.json) {
+            (false, false) => "commissions.csv",
+            (false, true) => "commissions.json",
+            (true, false) => "regions.csv",
+            (true, true) => "regions.json",
+        }
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        unit_csv(a, &a.commissions)
-    }
-}
-impl Exporter for CommissionsJson {
-    fn file_name(&self) -> &'static str {
-        "commissions.json"
-    }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        unit_json(a, &a.commissions)
-    }
-}
-impl Exporter for RegionsCsv {
-    fn file_name(&self) -> &'static str {
-        "regions.csv"
-    }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        unit_csv(a, &a.regions)
-    }
-}
-impl Exporter for RegionsJson {
-    fn file_name(&self) -> &'static str {
-        "regions.json"
-    }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        unit_json(a, &a.regions)
+        let units = if self.regions { &a.regions } else { &a.commissions };
+        if self.json { unit_json(a, units) } else { unit_csv(a, units) }
     }
 }

@@ -193,8 +193,8 @@ pub(crate) fn points(p: f64) -> f64 {
     -(p.max(1e-300)).log10()
 }
 
-/// Scores every station. Stations abroad and electronic pseudo-stations are scored
-/// against the nation only for arithmetic and identical protocols.
+/// Scores every station. Stations abroad and electronic pseudo-stations get only the
+/// arithmetic and identical-protocol evidence.
 pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<StationScore> {
     let n = e.len();
     let threshold = opt.threshold.unwrap_or(FLAG_THRESHOLD);
@@ -221,16 +221,12 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         .collect();
     for v in &check.violations {
         let text = match (v.rule, v.other) {
-            (Rule::IdenticalProtocol, Some(j)) => format!(
-                "identical vote vector to station {} of the same commission (line {})",
-                e.station[j], e.line[j]
-            ),
+            // Identical protocols are weighed by their chance probability below, for
+            // every vector size, not at the fixed weight of arithmetic.
+            (Rule::IdenticalProtocol, _) => continue,
             (Rule::DuplicateId, Some(j)) => format!("station id used twice in its region (also on line {})", e.line[j]),
             _ => format!("broken: {} ({} vs {}, gap {:+})", v.rule.relation(), v.left, v.right, v.gap),
         };
-        if v.rule == Rule::IdenticalProtocol {
-            continue; // weighed by its chance probability below, for every vector size
-        }
         out[v.station].evidence.push(Evidence { kind: Kind::Arithmetic, points: 6.0, text });
     }
     identical_protocols(e, &mut out);
