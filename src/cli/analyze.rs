@@ -79,8 +79,13 @@ pub fn run(args: Args) -> Result<i32> {
         fingerprint_bootstrap: args.fingerprint_bootstrap,
         digit_draws: args.digit_draws,
     };
+    let t1 = Instant::now();
     let a = analysis::run(ing, &opt);
+    let t2 = Instant::now();
     let written = write_outputs(&a, &args.out)?;
+    if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
+        eprintln!("phases: read {:.3} s, analysis {:.3} s, write {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64());
+    }
     if !args.quiet {
         print!("{}", table(&a));
         if let Some(n) = args.top {

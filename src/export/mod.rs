@@ -33,8 +33,12 @@ pub fn all() -> Vec<Box<dyn Exporter + Send + Sync>> {
 /// Serialises and writes one exporter's file into `dir`.
 pub fn write(ex: &dyn Exporter, a: &Analysis, dir: &Path) -> Result<std::path::PathBuf> {
     let p = dir.join(ex.file_name());
+    let t = std::time::Instant::now();
     let bytes = ex.serialize(a).map_err(|e| Error::io(p.display().to_string(), e))?;
     std::fs::write(&p, bytes).map_err(|e| Error::io(p.display().to_string(), e))?;
+    if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
+        eprintln!("  {}: {:.3} s", ex.file_name(), t.elapsed().as_secs_f64());
+    }
     Ok(p)
 }
 

@@ -14,34 +14,90 @@ fn pct(x: Option<f64>) -> String {
 pub struct StationsCsv;
 pub struct StationsJson;
 
-/// One ranked station as a JSON value (also used by the report).
-pub fn station_json(a: &Analysis, e: &crate::Election, rank_no: usize, i: usize) -> serde_json::Value {
-    let s = &a.stations_ranked[i];
-    let mut h = serde_json::Map::new();
-    for (l, label) in e.levels.iter().zip(e.path(i)) {
-        h.insert(l.name.clone(), json!(label));
-    }
-    json!({
-        "rank": rank_no,
-        "station": e.station[i],
-        "line": e.line[i],
-        "hierarchy": h,
-        "registered": e.get(Role::Registered).map(|v| v[i]),
-        "issued": e.get(Role::Issued).map(|v| v[i]),
-        "in_boxes": e.get(Role::InBoxes).map(|v| v[i]),
-        "valid": e.get(Role::Valid).map(|v| v[i]),
-        "turnout": s.turnout,
-        "leader_share": s.share,
-        "score": s.score,
-        "flagged": s.flagged,
-        "reasons": s.reasons(),
-        // The evidence worth listing; weaker pieces are in the score but not listed.
-        "evidence": s.evidence.iter().filter(|x| x.points >= rank::REASON_POINTS).collect::<Vec<_>>(),
-    })
+/// Rows per parallel chunk when serialising the station lists (national files have
+/// 10⁵ stations: the JSON list alone is tens of megabytes).
+const CHUNK: usize = 4096;
+
+/// Serialises `order` in parallel chunks with `f` (one chunk → one byte buffer) and
+/// joins the buffers in order, so the output is the same for any number of threads.
+fn par_chunks(order: &[usize], f: impl Fn(usize, &[usize], &mut Vec<u8>) -> std::io::Result<()> + Sync) -> std::io::Result<Vec<Vec<u8>>> {
+    use rayon::prelude::*;
+    order
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, idx)| {
+            let mut buf = Vec::with_capacity(idx.len() * 256);
+            f(c * CHUNK, idx, &mut buf)?;
+            Ok(buf)
+        })
+        .collect()
 }
 
-fn station_rows(a: &Analysis, e: &crate::Election) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// The hierarchy of a station as a JSON object `{level name: label}`.
+struct Hierarchy<'a> {
+    levels: &'a [crate::model::Level],
+    path: Vec<&'a str>,
+}
+
+impl serde::Serialize for Hierarchy<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.path.len()))?;
+        for (l, p) in self.levels.iter().zip(&self.path) {
+            m.serialize_entry(&l.name, p)?;
+        }
+        m.end()
+    }
+}
+
+/// One ranked station in `stations.json` (also used by the report).
+#[derive(serde::Serialize)]
+pub struct StationRow<'a> {
+    rank: usize,
+    station: &'a str,
+    line: u64,
+    hierarchy: Hierarchy<'a>,
+    registered: Option<u32>,
+    issued: Option<u32>,
+    in_boxes: Option<u32>,
+    valid: Option<u32>,
+    turnout: Option<f64>,
+    leader_share: Option<f64>,
+    score: f64,
+    flagged: bool,
+    reasons: String,
+    /// The evidence worth listing; weaker pieces are in the score but not listed.
+    evidence: Vec<&'a rank::Evidence>,
+}
+
+/// One ranked station, ready to serialise.
+pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, i: usize) -> StationRow<'a> {
+    let s = &a.stations_ranked[i];
+    let get = |r: Role| e.get(r).map(|v| v[i]);
+    StationRow {
+        rank: rank_no,
+        station: &e.station[i],
+        line: e.line[i],
+        hierarchy: Hierarchy { levels: &e.levels, path: e.path(i) },
+        registered: get(Role::Registered),
+        issued: get(Role::Issued),
+        in_boxes: get(Role::InBoxes),
+        valid: get(Role::Valid),
+        turnout: s.turnout,
+        leader_share: s.share,
+        score: s.score,
+        flagged: s.flagged,
+        reasons: s.reasons(),
+        evidence: s.evidence.iter().filter(|x| x.points >= rank::REASON_POINTS).collect(),
+    }
+}
+
+/// One ranked station as a JSON value.
+pub fn station_json(a: &Analysis, e: &crate::Election, rank_no: usize, i: usize) -> serde_json::Value {
+    serde_json::to_value(station_row(a, e, rank_no, i)).expect("a station row always serialises")
+}
+
+fn station_rows(a: &Analysis, e: &crate::Election) -> std::io::Result<Vec<u8>> {
     let mut head: Vec<String> = vec!["rank".into(), "station".into()];
     for l in &e.levels {
         head.push(l.name.clone());
@@ -50,27 +106,63 @@ fn station_rows(a: &Analysis, e: &crate::Election) -> csv::Result<Vec<u8>> {
         ["line", "registered", "issued", "in_boxes", "valid", "leader_votes", "turnout_pct", "leader_share_pct", "score", "flagged", "reasons"]
             .map(String::from),
     );
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&head)?;
+    let mut out = w.into_inner().map_err(|e| e.into_error())?;
     let leader = e.leader();
-    let opt = |r: Role, i: usize| e.get(r).map(|v| v[i].to_string()).unwrap_or_default();
-    for (k, &i) in rank::order(&a.stations_ranked).iter().enumerate() {
-        let s = &a.stations_ranked[i];
-        let mut row: Vec<String> = vec![(k + 1).to_string(), safe_cell(&e.station[i]).into_owned()];
-        row.extend(e.path(i).into_iter().map(|p| safe_cell(p).into_owned()));
-        row.push(e.line[i].to_string());
-        row.push(opt(Role::Registered, i));
-        row.push(opt(Role::Issued, i));
-        row.push(opt(Role::InBoxes, i));
-        row.push(opt(Role::Valid, i));
-        row.push(leader.map(|j| e.votes[j][i].to_string()).unwrap_or_default());
-        row.push(pct(s.turnout));
-        row.push(pct(s.share));
-        row.push(format!("{:.3}", s.score));
-        row.push(s.flagged.to_string());
-        row.push(safe_cell(&s.reasons()).into_owned());
-        w.write_record(&row)?;
+    let order = rank::order(&a.stations_ranked);
+    let chunks = par_chunks(&order, |first, idx, buf| {
+        use std::io::Write;
+        let mut w = csv::WriterBuilder::new().from_writer(buf);
+        let mut row: Vec<u8> = Vec::with_capacity(256);
+        let mut fields: Vec<std::ops::Range<usize>> = Vec::with_capacity(head.len());
+        for (k, &i) in idx.iter().enumerate() {
+            let s = &a.stations_ranked[i];
+            row.clear();
+            fields.clear();
+            let mut field = |row: &mut Vec<u8>, f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| -> std::io::Result<()> {
+                let at = row.len();
+                f(row)?;
+                fields.push(at..row.len());
+                Ok(())
+            };
+            let opt = |r: Role| move |b: &mut Vec<u8>| match e.get(r) {
+                Some(v) => write!(b, "{}", v[i]),
+                None => Ok(()),
+            };
+            field(&mut row, &|b| write!(b, "{}", first + k + 1))?;
+            field(&mut row, &|b| b.write_all(safe_cell(&e.station[i]).as_bytes()))?;
+            for p in e.path(i) {
+                field(&mut row, &|b| b.write_all(safe_cell(p).as_bytes()))?;
+            }
+            field(&mut row, &|b| write!(b, "{}", e.line[i]))?;
+            field(&mut row, &opt(Role::Registered))?;
+            field(&mut row, &opt(Role::Issued))?;
+            field(&mut row, &opt(Role::InBoxes))?;
+            field(&mut row, &opt(Role::Valid))?;
+            field(&mut row, &|b| match leader {
+                Some(j) => write!(b, "{}", e.votes[j][i]),
+                None => Ok(()),
+            })?;
+            field(&mut row, &|b| match s.turnout {
+                Some(v) => write!(b, "{:.2}", 100.0 * v),
+                None => Ok(()),
+            })?;
+            field(&mut row, &|b| match s.share {
+                Some(v) => write!(b, "{:.2}", 100.0 * v),
+                None => Ok(()),
+            })?;
+            field(&mut row, &|b| write!(b, "{:.3}", s.score))?;
+            field(&mut row, &|b| write!(b, "{}", s.flagged))?;
+            field(&mut row, &|b| b.write_all(safe_cell(&s.reasons()).as_bytes()))?;
+            w.write_record(fields.iter().map(|r| &row[r.clone()]))?;
+        }
+        w.flush()
+    })?;
+    for c in chunks {
+        out.extend_from_slice(&c);
     }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    Ok(out)
 }
 
 impl Exporter for StationsCsv {
@@ -78,7 +170,7 @@ impl Exporter for StationsCsv {
         "stations.csv"
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        station_rows(a, a.election()).map_err(std::io::Error::other)
+        station_rows(a, a.election())
     }
 }
 
@@ -88,9 +180,23 @@ impl Exporter for StationsJson {
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
         let e = a.election();
-        let rows: Vec<serde_json::Value> =
-            rank::order(&a.stations_ranked).iter().enumerate().map(|(k, &i)| station_json(a, e, k + 1, i)).collect();
-        serde_json::to_vec(&rows).map_err(std::io::Error::other)
+        let order = rank::order(&a.stations_ranked);
+        let chunks = par_chunks(&order, |first, idx, buf| {
+            for (k, &i) in idx.iter().enumerate() {
+                if first + k > 0 {
+                    buf.push(b',');
+                }
+                serde_json::to_writer(&mut *buf, &station_row(a, e, first + k + 1, i))?;
+            }
+            Ok(())
+        })?;
+        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum::<usize>() + 2);
+        out.push(b'[');
+        for c in chunks {
+            out.extend_from_slice(&c);
+        }
+        out.push(b']');
+        Ok(out)
     }
 }
 

@@ -245,17 +245,60 @@ pub fn dip_sorted(x: &[f64]) -> (f64, usize, usize) {
 pub fn dip_pvalue(dip: f64, n: usize, reps: usize, ref_n: usize, seed: u64) -> f64 {
     let m = n.min(ref_n).max(4);
     let target = dip * (n as f64).sqrt();
-    let hits: usize = (0..reps)
+    let hits = dip_null_sample(m, reps, seed).iter().filter(|&&d| d >= target).count();
+    (1 + hits) as f64 / (reps + 1) as f64
+}
+
+/// `reps` seeded draws of √m·D_m under the uniform null, in draw order.
+pub fn dip_null_sample(m: usize, reps: usize, seed: u64) -> Vec<f64> {
+    (0..reps)
         .into_par_iter()
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut u: Vec<f64> = (0..m).map(|_| rng.random::<f64>()).collect();
             u.sort_by(f64::total_cmp);
-            let d = dip_sorted(&u).0;
-            usize::from(d * (m as f64).sqrt() >= target)
+            dip_sorted(&u).0 * (m as f64).sqrt()
         })
-        .sum();
-    (1 + hits) as f64 / (reps + 1) as f64
+        .collect()
+}
+
+/// Reference size of the tabulated null ([`DIP_TABLE`]).
+pub const DIP_TABLE_M: usize = 4000;
+/// Draws behind the table, and how many of the sorted draws each stored value stands for.
+pub const DIP_TABLE_REPS: usize = 20_000;
+pub const DIP_TABLE_THIN: usize = 5;
+/// Seed of the tabulated draws.
+pub const DIP_TABLE_SEED: u64 = 0x0D1B_7AB1E;
+
+/// The null distribution of √m·D_m at m = [`DIP_TABLE_M`]: every [`DIP_TABLE_THIN`]-th of
+/// [`DIP_TABLE_REPS`] sorted draws of [`dip_null_sample`] (seed [`DIP_TABLE_SEED`]), made by
+/// `cargo test --release --lib -- --ignored regenerate_dip_table` and checked against fresh
+/// draws by `dip_table_matches_fresh_draws`. The same role as the `qDiptab` table of R's
+/// `diptest` package (Maechler), but computed by this crate's own dip.
+static DIP_TABLE_TEXT: &str = include_str!("dip_null_4000.txt");
+
+fn dip_table() -> &'static [f64] {
+    static T: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let v: Vec<f64> = DIP_TABLE_TEXT
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.trim().parse().expect("dip_null_4000.txt holds one number per line"))
+            .collect();
+        assert_eq!(v.len(), DIP_TABLE_REPS / DIP_TABLE_THIN, "dip_null_4000.txt is complete");
+        v
+    })
+}
+
+/// Dip p-value from the tabulated null, for n ≥ [`DIP_TABLE_M`]:
+/// p = (1 + #{draws ≥ √n·D}) / (reps + 1), the count read off the thinned table (exact to
+/// within [`DIP_TABLE_THIN`] draws, i.e. ±0.00025 in p).
+pub fn dip_pvalue_table(dip: f64, n: usize) -> f64 {
+    let t = dip_table();
+    let target = dip * (n as f64).sqrt();
+    let below = t.partition_point(|&d| d < target);
+    let hits = (t.len() - below) * DIP_TABLE_THIN;
+    (1 + hits) as f64 / (DIP_TABLE_REPS + 1) as f64
 }
 
 /// Options for [`run`].
@@ -269,7 +312,7 @@ pub struct ShapeOptions {
 
 impl Default for ShapeOptions {
     fn default() -> Self {
-        ShapeOptions { leader: None, dip_reps: 500, dip_ref_n: 4000, seed: 20_121_009 }
+        ShapeOptions { leader: None, dip_reps: 500, dip_ref_n: DIP_TABLE_M, seed: 20_121_009 }
     }
 }
 
@@ -368,17 +411,22 @@ pub fn run(e: &Election, opt: &ShapeOptions) -> Vec<TestResult> {
         let mut sorted = x.clone();
         sorted.sort_by(f64::total_cmp);
         let (d, lo, hi) = dip_sorted(&sorted);
-        let p = dip_pvalue(d, n, opt.dip_reps, opt.dip_ref_n, opt.seed);
+        let tabulated = n >= DIP_TABLE_M && opt.dip_ref_n == DIP_TABLE_M;
+        let p = if tabulated { dip_pvalue_table(d, n) } else { dip_pvalue(d, n, opt.dip_reps, opt.dip_ref_n, opt.seed) };
         let mut r = TestResult::new(format!("shape.{name}.dip"), "nation", d, n);
         r.p = Some(p);
         r.extra.insert("modal_low".into(), sorted[lo]);
         r.extra.insert("modal_high".into(), sorted[hi]);
         r.notes = vec![
-            format!(
-                "Hartigan's dip test of unimodality; null: uniform (least favourable unimodal), p from {} simulations of sqrt(n)*dip at n = {}",
-                opt.dip_reps,
-                n.min(opt.dip_ref_n)
-            ),
+            if tabulated {
+                format!("Hartigan's dip test of unimodality; null: uniform (least favourable unimodal), p from {DIP_TABLE_REPS} tabulated simulations of sqrt(n)*dip at n = {DIP_TABLE_M}")
+            } else {
+                format!(
+                    "Hartigan's dip test of unimodality; null: uniform (least favourable unimodal), p from {} simulations of sqrt(n)*dip at n = {}",
+                    opt.dip_reps,
+                    n.min(opt.dip_ref_n)
+                )
+            },
             "a multimodal turnout distribution suggests a mixture (e.g. a group of stations with inflated turnout) but regional differences produce it too".into(),
         ];
         out.push(r);
@@ -499,5 +547,68 @@ mod tests {
         x.sort_by(f64::total_cmp);
         let d = dip_sorted(&x).0;
         assert!(dip_pvalue(d, 500, 200, 500, 1) < 0.01, "bimodal dip {d}");
+    }
+
+    /// Writes `dip_null_4000.txt` (run once; the file is committed).
+    #[test]
+    #[ignore]
+    fn regenerate_dip_table() {
+        let mut d = dip_null_sample(DIP_TABLE_M, DIP_TABLE_REPS, DIP_TABLE_SEED);
+        d.sort_by(f64::total_cmp);
+        let mut out = format!(
+            "# sqrt(m)*dip of uniform samples, m = {DIP_TABLE_M}: every {DIP_TABLE_THIN}th of {DIP_TABLE_REPS} sorted draws\n# (shape::dip_null_sample, seed {DIP_TABLE_SEED:#x}); regenerate: cargo test --release --lib -- --ignored regenerate_dip_table\n"
+        );
+        for v in d.iter().skip(DIP_TABLE_THIN - 1).step_by(DIP_TABLE_THIN) {
+            out.push_str(&format!("{v:.7}\n"));
+        }
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/stats/dip_null_4000.txt"), out).unwrap();
+    }
+
+    /// The table agrees with fresh draws (other seed): the 50/90/95/99% quantiles of 2,000
+    /// fresh draws lie within their Monte Carlo error of the table's.
+    #[test]
+    fn dip_table_matches_fresh_draws() {
+        let t = dip_table();
+        let q = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+        let mut fresh = dip_null_sample(DIP_TABLE_M, 2000, 99);
+        fresh.sort_by(f64::total_cmp);
+        for p in [0.5, 0.9, 0.95, 0.99] {
+            let (a, b) = (q(t, p), q(&fresh, p));
+            assert!((a - b).abs() / a < 0.04, "quantile {p}: table {a}, fresh {b}");
+        }
+        // p-values from the table: the 0.95 quantile gives p ≈ 0.05, the median ≈ 0.5.
+        let n = 10_000;
+        let p95 = dip_pvalue_table(q(t, 0.95) / (n as f64).sqrt(), n);
+        assert!((p95 - 0.05).abs() < 0.002, "{p95}");
+        let p50 = dip_pvalue_table(q(t, 0.5) / (n as f64).sqrt(), n);
+        assert!((p50 - 0.5).abs() < 0.002, "{p50}");
+        assert_eq!(dip_pvalue_table(1.0, n), 1.0 / (DIP_TABLE_REPS + 1) as f64);
+        assert_eq!(dip_pvalue_table(0.0, n), 1.0);
+    }
+
+    /// Tabulated p-values against the independent `diptest` 0.12.0 (Python port of R's
+    /// `diptest`, p interpolated in Maechler's qDiptab): tests/independent/dip_pvalues.py,
+    /// n = 6000. Agreement within 0.02 absolute (both are Monte Carlo tables; ours has
+    /// 20,000 draws at m = 4000, qDiptab interpolates between its n and p grid points).
+    #[test]
+    fn dip_table_matches_python_diptest() {
+        let n = 6000;
+        for (d, p) in [
+            (0.0049247941, 0.473310),
+            (0.0046171233, 0.593561),
+            (0.0076304911, 0.020506),
+            (0.0062252096, 0.136126),
+            (0.0083226360, 0.007375),
+            (0.0067798266, 0.069119),
+            (0.0050730631, 0.418687),
+            (0.0061545725, 0.147779),
+            (0.0042862556, 0.725288),
+            (0.0041011448, 0.795243),
+            (0.0027517694, 0.994402),
+            (0.0048171509, 0.514000),
+        ] {
+            let ours = dip_pvalue_table(d, n);
+            assert!((ours - p).abs() < 0.02 && (ours / p).ln().abs() < 0.35, "dip {d}: ours {ours}, diptest {p}");
+        }
     }
 }

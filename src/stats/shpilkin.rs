@@ -55,6 +55,47 @@ fn bin(t: f64) -> usize {
     ((t * 100.0).floor() as usize).min(100)
 }
 
+/// Per-bin sums of a sample: leader and other votes per turnout bin, registered voters
+/// and ballots.
+struct Bins {
+    lb: [f64; BINS],
+    ob: [f64; BINS],
+    registered: f64,
+    ballots: f64,
+}
+
+impl Bins {
+    fn new() -> Self {
+        Bins { lb: [0.0; BINS], ob: [0.0; BINS], registered: 0.0, ballots: 0.0 }
+    }
+
+    /// Steps 2–3 on the bins: `(peak bin, ratio r, official turnout)`.
+    fn clean(&self) -> Option<(usize, f64, f64)> {
+        if self.registered <= 0.0 {
+            return None;
+        }
+        let (lb, ob) = (&self.lb, &self.ob);
+        let official = self.ballots / self.registered;
+        let top = bin(official).max(1);
+        // Smoothed leader curve; peak below the official turnout.
+        let smooth = |k: usize| -> f64 { lb[k.saturating_sub(1)..=(k + 1).min(BINS - 1)].iter().sum() };
+        let peak = (1..top).max_by(|&a, &b| smooth(a).total_cmp(&smooth(b)).then(lb[a].total_cmp(&lb[b])).then(b.cmp(&a)))?;
+        let lo = peak.saturating_sub(1);
+        let hi = (peak + 1).min(BINS - 1);
+        let (l0, o0): (f64, f64) = (lo..=hi).map(|k| (lb[k], ob[k])).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        if o0 <= 0.0 || l0 <= 0.0 {
+            return None;
+        }
+        Some((peak, l0 / o0, official))
+    }
+
+    /// The anomalous votes from the bins alone: `Σ_{k ≥ peak} (L_k − r O_k)`.
+    fn anomalous(&self) -> Option<f64> {
+        let (peak, r, _) = self.clean()?;
+        Some((peak..BINS).map(|k| self.lb[k] - r * self.ob[k]).sum())
+    }
+}
+
 /// The estimate on the stations `idx` (all when `None`).
 pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
     let all: Vec<usize>;
@@ -65,31 +106,15 @@ pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
             &all
         }
     };
-    let mut lb = [0.0f64; BINS];
-    let mut ob = [0.0f64; BINS];
-    let (mut reg, mut ballots) = (0.0, 0.0);
+    let mut bins = Bins::new();
     for &i in idx {
         let b = bin(s.turnout[i]);
-        lb[b] += s.leader[i];
-        ob[b] += s.others[i];
-        reg += s.registered[i];
-        ballots += s.registered[i] * s.turnout[i];
+        bins.lb[b] += s.leader[i];
+        bins.ob[b] += s.others[i];
+        bins.registered += s.registered[i];
+        bins.ballots += s.registered[i] * s.turnout[i];
     }
-    if reg <= 0.0 {
-        return None;
-    }
-    let official = ballots / reg;
-    let top = bin(official).max(1);
-    // Smoothed leader curve; peak below the official turnout.
-    let smooth = |k: usize| -> f64 { lb[k.saturating_sub(1)..=(k + 1).min(BINS - 1)].iter().sum() };
-    let peak = (1..top).max_by(|&a, &b| smooth(a).total_cmp(&smooth(b)).then(lb[a].total_cmp(&lb[b])).then(b.cmp(&a)))?;
-    let lo = peak.saturating_sub(1);
-    let hi = (peak + 1).min(BINS - 1);
-    let (l0, o0): (f64, f64) = (lo..=hi).map(|k| (lb[k], ob[k])).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-    if o0 <= 0.0 || l0 <= 0.0 {
-        return None;
-    }
-    let r = l0 / o0;
+    let (peak, r, official) = bins.clean()?;
     let tau0 = peak as f64 / 100.0;
     let (mut anomalous, mut stuffing) = (0.0, 0.0);
     for &i in idx {
@@ -115,18 +140,47 @@ pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
 
 /// Percentile bootstrap interval (2.5%, 97.5%) of the anomalous votes; deterministic for
 /// any thread count (replicate `b` uses its own seeded stream).
+///
+/// A replicate needs only per-bin sums (the anomalous total is `Σ_{k ≥ peak} (L_k − r
+/// O_k)`), so each draw adds one packed station record to the bins: one random memory
+/// access per draw instead of a resampled index vector and two passes.
 pub fn bootstrap(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
     let n = s.turnout.len();
     if n == 0 || reps == 0 {
         return None;
     }
+    #[derive(Clone, Copy)]
+    struct Packed {
+        bin: u32,
+        leader: f32,
+        others: f32,
+        registered: f32,
+        ballots: f32,
+    }
+    // Counts below 2^24 are exact in f32; sums are taken in f64.
+    let packed: Vec<Packed> = (0..n)
+        .map(|i| Packed {
+            bin: bin(s.turnout[i]) as u32,
+            leader: s.leader[i] as f32,
+            others: s.others[i] as f32,
+            registered: s.registered[i] as f32,
+            ballots: (s.registered[i] * s.turnout[i]) as f32,
+        })
+        .collect();
     let mut v: Vec<f64> = (0..reps)
         .into_par_iter()
         .filter_map(|b| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(b as u64 + 1);
-            let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-            estimate(s, Some(&idx)).map(|e| e.anomalous)
+            let mut bins = Bins::new();
+            for _ in 0..n {
+                let p = packed[rng.random_range(0..n)];
+                bins.lb[p.bin as usize] += p.leader as f64;
+                bins.ob[p.bin as usize] += p.others as f64;
+                bins.registered += p.registered as f64;
+                bins.ballots += p.ballots as f64;
+            }
+            bins.anomalous()
         })
         .collect();
     if v.len() < reps / 2 {
