@@ -7,7 +7,13 @@ use crate::export::{self, thousands};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Run the protocol checks and the statistical battery on one election.
+/// Run the protocol checks and the statistical battery on one election, or on several.
+///
+/// Several files (`analyze A.csv.zip B.csv.zip C.csv.zip --out DIR`) are analysed in one
+/// run, in parallel as far as the cores allow, with the same options: each into its own
+/// sub-folder DIR/<file name>/, plus DIR/index.html, index.csv and index.json comparing
+/// them (turnout, leader, integer-percentage excess, anomalous votes, fingerprint fit,
+/// flagged stations, protocol violations).
 ///
 /// Writes into DIR:
 ///   summary.json    what was read, the check summary, every test (integer.either,
@@ -16,6 +22,7 @@ use std::time::Instant;
 ///   tests.csv       one row per test × unit: statistic, null mean and sd, z, p, BH q,
 ///                   calibrated type-I rate, effect, notes
 ///   violations.csv  every broken control relation, with its line in the input
+///   stations, commissions, regions (.csv/.json/.parquet by --format) the ranked lists
 /// and prints a readable table of the national results on stdout.
 ///
 /// Every randomised procedure (bootstrap intervals, simulated nulls) takes --seed:
@@ -23,11 +30,19 @@ use std::time::Instant;
 ///
 /// Read a p-value with its notes: tests of shape and turnout–share relations describe
 /// the data (honest heterogeneity produces them too); the notes say which null was used.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+    /// More protocol files to analyse in the same run (batch): each gets its own
+    /// sub-folder of DIR and DIR/index.html compares them.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// Formats of the result tables (stations, commissions, regions, tests); summary.json
+    /// is always written. Repeat or separate with commas: --format csv,parquet.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = export::DEFAULT_FORMATS, value_name = "FMT")]
+    pub format: Vec<export::Format>,
     /// Output directory (created if missing; files in it are overwritten).
     #[arg(long, short, default_value = "tallyscope-out", value_name = "DIR")]
     pub out: PathBuf,
@@ -59,30 +74,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
+    if !args.more.is_empty() {
+        return super::batch::run(args);
+    }
     let t0 = Instant::now();
     let ing = args.input.load()?;
     report_rows(&ing.report);
-    let leader = match &args.leader {
-        None => None,
-        Some(name) => Some(ing.election.candidates.iter().position(|c| c == name).ok_or_else(|| {
-            Error::usage(format!(
-                "--leader \"{name}\": no such candidate; candidates are: {}",
-                ing.election.candidates.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
-            ))
-        })?),
-    };
-    let opt = analysis::Options {
-        leader,
-        seed: args.seed,
-        bootstrap: args.bootstrap,
-        fingerprint: !args.no_fingerprint,
-        fingerprint_bootstrap: args.fingerprint_bootstrap,
-        digit_draws: args.digit_draws,
-    };
+    let opt = options(&args, &ing.election)?;
     let t1 = Instant::now();
     let a = analysis::run(ing, &opt);
     let t2 = Instant::now();
-    let written = write_outputs(&a, &args.out)?;
+    let written = write_outputs(&a, &args.out, &args.format)?;
     if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
         eprintln!("phases: read {:.3} s, analysis {:.3} s, write {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64());
     }
@@ -101,12 +103,35 @@ pub fn run(args: Args) -> Result<i32> {
     Ok(0)
 }
 
-/// Writes every exporter's file and `violations.csv` into `dir` (created if missing).
-pub fn write_outputs(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+/// The analysis options the flags ask for, on this election (`--leader` is a name).
+pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
+    let leader = match &args.leader {
+        None => None,
+        Some(name) => Some(e.candidates.iter().position(|c| c == name).ok_or_else(|| {
+            Error::usage(format!(
+                "--leader \"{name}\": no such candidate in {}; candidates are: {}",
+                args.input.file.display(),
+                e.candidates.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+            ))
+        })?),
+    };
+    Ok(analysis::Options {
+        leader,
+        seed: args.seed,
+        bootstrap: args.bootstrap,
+        fingerprint: !args.no_fingerprint,
+        fingerprint_bootstrap: args.fingerprint_bootstrap,
+        digit_draws: args.digit_draws,
+    })
+}
+
+/// Writes every exporter's file (tables in `formats`) and `violations.csv` into `dir`
+/// (created if missing).
+pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::Format]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     use rayon::prelude::*;
     let mut written: Vec<PathBuf> =
-        export::all().par_iter().map(|ex| export::write(ex.as_ref(), a, dir)).collect::<Result<_>>()?;
+        export::for_formats(formats).par_iter().map(|ex| export::write(ex.as_ref(), a, dir)).collect::<Result<_>>()?;
     let v = dir.join("violations.csv");
     let f = std::fs::File::create(&v).map_err(|e| Error::io(v.display().to_string(), e))?;
     super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))

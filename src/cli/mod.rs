@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod analyze;
+pub mod batch;
 pub mod calibrate;
 pub mod check;
 pub mod demo;

@@ -1,8 +1,10 @@
 //! Writing results: one [`Exporter`] per file format (as hyperfine's `src/export/`), and
 //! shared helpers for CSV cells and terminal tables.
 
+pub mod parquet;
 pub mod ranking;
 pub mod summary_json;
+pub mod table;
 pub mod tests_csv;
 
 use crate::analysis::Analysis;
@@ -16,18 +18,51 @@ pub trait Exporter {
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>>;
 }
 
-/// Every exporter `analyze` writes.
+/// Formats of the result tables (`stations`, `commissions`, `regions`, `tests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated, UTF-8, one header line; text cells safe to open in a spreadsheet.
+    Csv,
+    /// JSON arrays of objects (stations carry their evidence as a list).
+    Json,
+    /// Apache Parquet, typed nullable columns (DuckDB, Spark, pandas, polars).
+    Parquet,
+}
+
+/// The default formats: CSV and JSON.
+pub const DEFAULT_FORMATS: [Format; 2] = [Format::Csv, Format::Json];
+
+/// Every exporter `analyze` writes with the default formats.
 pub fn all() -> Vec<Box<dyn Exporter + Send + Sync>> {
-    vec![
-        Box::new(summary_json::SummaryJson),
-        Box::new(tests_csv::TestsCsv),
-        Box::new(ranking::StationsCsv),
-        Box::new(ranking::StationsJson),
-        Box::new(ranking::Units { regions: false, json: false }),
-        Box::new(ranking::Units { regions: false, json: true }),
-        Box::new(ranking::Units { regions: true, json: false }),
-        Box::new(ranking::Units { regions: true, json: true }),
-    ]
+    for_formats(&DEFAULT_FORMATS)
+}
+
+/// `summary.json` (always) and the result tables in each of `formats`.
+pub fn for_formats(formats: &[Format]) -> Vec<Box<dyn Exporter + Send + Sync>> {
+    use parquet::{Parquet, Which};
+    let mut v: Vec<Box<dyn Exporter + Send + Sync>> = vec![Box::new(summary_json::SummaryJson)];
+    for f in formats {
+        match f {
+            Format::Csv => {
+                v.push(Box::new(tests_csv::TestsCsv));
+                v.push(Box::new(ranking::StationsCsv));
+                v.push(Box::new(ranking::Units { regions: false, json: false }));
+                v.push(Box::new(ranking::Units { regions: true, json: false }));
+            }
+            Format::Json => {
+                v.push(Box::new(tests_csv::TestsJson));
+                v.push(Box::new(ranking::StationsJson));
+                v.push(Box::new(ranking::Units { regions: false, json: true }));
+                v.push(Box::new(ranking::Units { regions: true, json: true }));
+            }
+            Format::Parquet => {
+                for w in [Which::Tests, Which::Stations, Which::Commissions, Which::Regions] {
+                    v.push(Box::new(Parquet(w)));
+                }
+            }
+        }
+    }
+    v
 }
 
 /// Serialises and writes one exporter's file into `dir`.

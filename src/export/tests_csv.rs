@@ -1,4 +1,4 @@
-//! `tests.csv`: one row per test × unit, the same columns for every method.
+//! `tests.csv` (and `tests.json`): one row per test × unit, the same columns for every method.
 
 use super::{Exporter, safe_cell};
 use crate::analysis::Analysis;
@@ -40,5 +40,17 @@ impl Exporter for TestsCsv {
             ])?;
         }
         w.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// `tests.json`: the same rows as `tests.csv`, as a JSON array (with `extra` values).
+pub struct TestsJson;
+
+impl Exporter for TestsJson {
+    fn file_name(&self) -> &'static str {
+        "tests.json"
+    }
+    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
+        serde_json::to_vec(&a.results).map_err(std::io::Error::other)
     }
 }
