@@ -89,6 +89,7 @@ fn seven_stations_by_hand() {
         leader: &v,
         special: None,
         region: Some((&region, &labels)),
+        commission: Some((&region, &labels)),
         turnout_definition: TurnoutNumerator::Issued,
         leader_name: "L",
     };
@@ -127,6 +128,12 @@ fn seven_stations_by_hand() {
     // BH over the two regions: p = (1, .25) → q = (1, .5)
     close(r2.q.unwrap(), 0.5, REL, "region two q");
     close(r1.q.unwrap(), 1.0, REL, "region one q");
+    // per commission (here the same partition): the same numbers under "commission:",
+    // with their own BH family
+    let c2 = r.commissions.iter().find(|x| x.test == "integer.turnout" && x.scope == "commission:two").unwrap();
+    close(c2.p.unwrap(), 0.25, REL, "commission two turnout p");
+    close(c2.q.unwrap(), 0.5, REL, "commission two q");
+    assert_eq!(r.commissions.len(), r.regions.len());
     // the result serialises
     let js = serde_json::to_string(&r).unwrap();
     assert!(js.contains("\"integer.either\""));

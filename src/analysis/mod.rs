@@ -28,11 +28,13 @@ pub struct Options {
     pub fingerprint: bool,
     /// Replicates of the resampled 2BL null (0: classical Benford p only, descriptive).
     pub digit_draws: usize,
+    /// Monte Carlo draws cross-checking the integer test's exact null (0: none).
+    pub mc: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true, digit_draws: 99 }
+        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true, digit_draws: 99, mc: 0 }
     }
 }
 
@@ -86,12 +88,25 @@ pub fn run(ing: Ingested, opt: &Options) -> Analysis {
     run_election(Arc::new(ing.election), ing.report, opt)
 }
 
+/// As [`run`], calling `progress(method)` as each method finishes (for progress bars).
+pub fn run_with_progress(ing: Ingested, opt: &Options, progress: &(dyn Fn(&str) + Sync)) -> Analysis {
+    run_election_with(Arc::new(ing.election), ing.report, opt, progress)
+}
+
 /// Runs the checks and the battery on an election in memory (simulations, libraries).
 pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) -> Analysis {
+    run_election_with(election, read, opt, &|_| {})
+}
+
+/// As [`run_election`], calling `progress(method)` as each method finishes.
+pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Options, progress: &(dyn Fn(&str) + Sync)) -> Analysis {
     let e: &Election = &election;
     let leader = opt.leader.or_else(|| e.leader());
     let timings = std::sync::Mutex::new(Vec::new());
-    let log = |t: (String, f64)| timings.lock().expect("no panics while holding it").push(t);
+    let log = |t: (String, f64)| {
+        progress(&t.0);
+        timings.lock().expect("no panics while holding it").push(t)
+    };
     let mut check_report = None;
     let (mut shape_r, mut shp_r) = (Vec::new(), Vec::new());
     let mut int_r = None;
@@ -120,7 +135,7 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
         }
         s.spawn(|_| {
             let (v, t) = timed("integer", || {
-                integer::analyze(e, &integer::IntegerOptions { leader, ..Default::default() })
+                integer::analyze(e, &integer::IntegerOptions { leader, mc: (opt.mc > 0).then_some((opt.mc, opt.seed)), ..Default::default() })
             });
             int_r = Some(v);
             log(t);
@@ -177,13 +192,17 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     };
     results.extend(shape_r);
     results.extend(shp_r);
-    // BH q-values among the per-region results of each test.
-    let mut tests: Vec<String> = results.iter().filter(|r| r.scope != "nation").map(|r| r.test.clone()).collect();
-    tests.sort();
-    tests.dedup();
-    for t in tests {
-        let idx: Vec<usize> =
-            (0..results.len()).filter(|&i| results[i].test == t && results[i].scope != "nation").collect();
+    // BH q-values within each family: one test at one level (the regions, or the
+    // commissions), never mixing levels.
+    let level = |scope: &str| scope.split(':').next().unwrap_or("").to_string();
+    let mut families: Vec<(String, String)> =
+        results.iter().filter(|r| r.scope != "nation").map(|r| (r.test.clone(), level(&r.scope))).collect();
+    families.sort();
+    families.dedup();
+    for (t, l) in families {
+        let idx: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].test == t && results[i].scope != "nation" && level(&results[i].scope) == l)
+            .collect();
         let mut sub: Vec<TestResult> = idx.iter().map(|&i| results[i].clone()).collect();
         stats::fill_q(&mut sub);
         for (k, &i) in idx.iter().enumerate() {
@@ -195,7 +214,7 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     // Integer hits for the ranking: a hit on a multiple of 5% is weighed by the
     // probability of landing on a multiple of 5, a hit elsewhere by that of any integer.
     let integer5 = integer.as_ref().and_then(|_| {
-        integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, weighted: false, ..Default::default() }).ok()
+        integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
     });
     let hits = integer.as_ref().map(|r| {
         let mut h = rank::IntegerHits { turnout: vec![None; e.len()], share: vec![None; e.len()] };
@@ -252,6 +271,7 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
     };
     let regions = if e.levels.len() >= 2 { units::units(e, 0, &stations_ranked, base, &unit_tests(0)) } else { Vec::new() };
     timings.push(("rank".into(), t.elapsed().as_secs_f64()));
+    progress("rank");
     Analysis {
         election: election.clone(),
         stations_ranked,

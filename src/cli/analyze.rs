@@ -65,6 +65,11 @@ pub struct Args {
     /// Benford p-value, which is descriptive (clean elections fail it).
     #[arg(long, default_value_t = 99, value_name = "B")]
     pub digit_draws: usize,
+    /// Cross-check the integer-percentage test's exact null with N seeded Monte Carlo
+    /// draws (Kobak et al.'s method: redraw every station binomially, count integer
+    /// stations); the draws' mean, sd and p are printed and saved next to the exact ones.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub mc: usize,
     /// Also print the top N stations and commissions with their reasons.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -78,13 +83,23 @@ pub fn run(args: Args) -> Result<i32> {
         return super::batch::run(args);
     }
     let t0 = Instant::now();
+    let bar = super::progress::bar(None, "", args.quiet);
+    bar.set_message(format!("reading {}", args.input.file.display()));
     let ing = args.input.load()?;
     report_rows(&ing.report);
     let opt = options(&args, &ing.election)?;
     let t1 = Instant::now();
-    let a = analysis::run(ing, &opt);
+    bar.set_message(format!("analysing {} stations", thousands(ing.election.len() as u64)));
+    let done = std::sync::Mutex::new(Vec::<String>::new());
+    let a = analysis::run_with_progress(ing, &opt, &|m| {
+        let mut d = done.lock().expect("no panics while holding it");
+        d.push(m.to_string());
+        bar.set_message(format!("analysing: done {}", d.join(", ")));
+    });
     let t2 = Instant::now();
+    bar.set_message("writing results");
     let written = write_outputs(&a, &args.out, &args.format)?;
+    bar.finish_and_clear();
     if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
         eprintln!("phases: read {:.3} s, analysis {:.3} s, write {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64());
     }
@@ -122,6 +137,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         fingerprint: !args.no_fingerprint,
         fingerprint_bootstrap: args.fingerprint_bootstrap,
         digit_draws: args.digit_draws,
+        mc: args.mc,
     })
 }
 
@@ -165,6 +181,20 @@ pub fn table(a: &Analysis) -> String {
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             fmt_p(r.p)
         );
+    }
+    for t in ["integer.turnout", "integer.leader", "integer.either"] {
+        if let Some(r) = a.nation(t).filter(|r| r.extra.contains_key("mc_draws")) {
+            let _ = writeln!(
+                s,
+                "{t}: Monte Carlo ({:.0} draws) expected {:.1}, sd {:.1}, p {}; exact null: expected {:.1}, sd {:.1}",
+                r.extra["mc_draws"],
+                r.extra["mc_mean"],
+                r.extra["mc_sd"],
+                fmt_p(Some(r.extra["mc_p"])),
+                r.null_mean.unwrap_or(f64::NAN),
+                r.null_sd.unwrap_or(f64::NAN)
+            );
+        }
     }
     if let Some(r) = a.nation("shpilkin.anomalous_votes") {
         let _ = writeln!(

@@ -108,6 +108,8 @@ pub fn run(args: Args) -> Result<i32> {
     }
     let names = folders(&files);
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display().to_string(), e))?;
+    let bar = super::progress::bar(Some(files.len() as u64), "files analysed", args.quiet);
+    bar.set_message("batch");
     // Files in parallel: each analysis is parallel inside too; rayon shares the cores.
     let done: Vec<Result<(Analysis, f64)>> = files
         .par_iter()
@@ -123,9 +125,11 @@ pub fn run(args: Args) -> Result<i32> {
             let opt = options(&one, &ing.election)?;
             let a = analysis::run(ing, &opt);
             write_outputs(&a, &one.out, &one.format)?;
+            bar.inc(1);
             Ok((a, t.elapsed().as_secs_f64()))
         })
         .collect();
+    bar.finish_and_clear();
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     for ((r, f), name) in done.into_iter().zip(&files).zip(&names) {

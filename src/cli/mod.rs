@@ -10,6 +10,7 @@ pub mod check;
 pub mod demo;
 pub mod input;
 pub mod inspect;
+pub mod progress;
 pub mod rank;
 pub mod simulate;
 

@@ -95,6 +95,9 @@ pub struct IntegerOptions {
     pub mc: Option<(usize, u64)>,
     /// Per-region runs (top hierarchy level) with BH q-values.
     pub regions: bool,
+    /// Per-commission runs (lowest level above stations, if distinct from regions),
+    /// with BH q-values across commissions.
+    pub commissions: bool,
     /// Weighted variants (voters, ballots, leader votes).
     pub weighted: bool,
 }
@@ -113,6 +116,7 @@ impl Default for IntegerOptions {
             leader: None,
             mc: None,
             regions: true,
+            commissions: true,
             weighted: true,
         }
     }
@@ -411,6 +415,9 @@ pub struct Input<'a> {
     pub special: Option<&'a [Option<Special>]>,
     /// Region of each station and the region labels (for per-region runs).
     pub region: Option<(&'a [u32], &'a [String])>,
+    /// Commission (the level just above stations, when there are at least two levels)
+    /// of each station and the labels (for per-commission runs).
+    pub commission: Option<(&'a [u32], &'a [String])>,
     /// What the turnout numerator is (for the output).
     pub turnout_definition: TurnoutNumerator,
     /// Leader's name (for the output).
@@ -466,6 +473,8 @@ pub struct IntegerReport {
     pub weighted: Vec<TestResult>,
     /// Per-region `integer.{turnout,leader,either}` with BH q-values within each test.
     pub regions: Vec<TestResult>,
+    /// Per-commission results (scope `commission:<label>`), q-values across commissions.
+    pub commissions: Vec<TestResult>,
     /// Per included station.
     #[serde(skip)]
     pub station: Vec<StationInteger>,
@@ -478,6 +487,7 @@ impl IntegerReport {
         let mut v = vec![self.turnout.clone(), self.leader_share.clone(), self.either.clone()];
         v.extend(self.weighted.iter().cloned());
         v.extend(self.regions.iter().cloned());
+        v.extend(self.commissions.iter().cloned());
         v
     }
 }
@@ -526,6 +536,7 @@ pub fn analyze(e: &Election, opts: &IntegerOptions) -> crate::Result<IntegerRepo
         },
     };
     let region = e.levels.first().map(|l| (l.code.as_slice(), l.labels.as_slice()));
+    let commission = if e.levels.len() >= 2 { e.levels.last().map(|l| (l.code.as_slice(), l.labels.as_slice())) } else { None };
     let special = if e.special.len() == e.len() { Some(e.special.as_slice()) } else { None };
     let input = Input {
         registered,
@@ -534,6 +545,7 @@ pub fn analyze(e: &Election, opts: &IntegerOptions) -> crate::Result<IntegerRepo
         leader: &e.votes[leader_idx],
         special,
         region,
+        commission,
         turnout_definition: def,
         leader_name: &e.candidates[leader_idx],
     };
@@ -688,41 +700,42 @@ pub fn run(input: &Input, opts: &IntegerOptions) -> IntegerReport {
             .collect();
     }
 
-    // ---- per region
-    let mut regions = Vec::new();
-    if opts.regions {
-        if let Some((codes, labels)) = input.region {
-            let mut members: Vec<Vec<usize>> = vec![Vec::new(); labels.len()];
-            for (j, s) in station.iter().enumerate() {
-                members[codes[s.index] as usize].push(j);
-            }
-            let mut jobs = Vec::new();
-            for (k, (name, _, _, _)) in specs.iter().enumerate() {
-                for (reg, m) in members.iter().enumerate() {
-                    if !m.is_empty() {
-                        jobs.push((k, *name, reg, m));
-                    }
-                }
-            }
-            let all: [(&[f64], &[bool]); 3] = [(&pt, &ht), (&ps, &hs), (&pe, &he)];
-            regions = jobs
-                .par_iter()
-                .map(|&(k, name, reg, m)| {
-                    let p: Vec<f64> = m.iter().map(|&j| all[k].0[j]).collect();
-                    let h: Vec<bool> = m.iter().map(|&j| all[k].1[j]).collect();
-                    count_result(name, &format!("region:{}", labels[reg]), &p, &h)
-                })
-                .collect();
-            // BH within each test
-            for name in ["integer.turnout", "integer.leader", "integer.either"] {
-                let idx: Vec<usize> = (0..regions.len()).filter(|&i| regions[i].test == name).collect();
-                let p: Vec<Option<f64>> = idx.iter().map(|&i| regions[i].p).collect();
-                for (&i, q) in idx.iter().zip(super::fdr::bh_opt(&p)) {
-                    regions[i].q = q;
+    // ---- per region and per commission
+    let all: [(&[f64], &[bool]); 3] = [(&pt, &ht), (&ps, &hs), (&pe, &he)];
+    let per_unit = |unit: Option<(&[u32], &[String])>, prefix: &str| -> Vec<TestResult> {
+        let Some((codes, labels)) = unit else { return Vec::new() };
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); labels.len()];
+        for (j, s) in station.iter().enumerate() {
+            members[codes[s.index] as usize].push(j);
+        }
+        let mut jobs = Vec::new();
+        for (k, (name, _, _, _)) in specs.iter().enumerate() {
+            for (u, m) in members.iter().enumerate() {
+                if !m.is_empty() {
+                    jobs.push((k, *name, u, m));
                 }
             }
         }
-    }
+        let mut out: Vec<TestResult> = jobs
+            .par_iter()
+            .map(|&(k, name, u, m)| {
+                let p: Vec<f64> = m.iter().map(|&j| all[k].0[j]).collect();
+                let h: Vec<bool> = m.iter().map(|&j| all[k].1[j]).collect();
+                count_result(name, &format!("{prefix}:{}", labels[u]), &p, &h)
+            })
+            .collect();
+        // BH within each test
+        for name in ["integer.turnout", "integer.leader", "integer.either"] {
+            let idx: Vec<usize> = (0..out.len()).filter(|&i| out[i].test == name).collect();
+            let p: Vec<Option<f64>> = idx.iter().map(|&i| out[i].p).collect();
+            for (&i, q) in idx.iter().zip(super::fdr::bh_opt(&p)) {
+                out[i].q = q;
+            }
+        }
+        out
+    };
+    let regions = if opts.regions { per_unit(input.region, "region") } else { Vec::new() };
+    let commissions = if opts.commissions { per_unit(input.commission, "commission") } else { Vec::new() };
 
     let mut notes = Vec::new();
     notes.push(format!(
@@ -755,6 +768,7 @@ pub fn run(input: &Input, opts: &IntegerOptions) -> IntegerReport {
         either,
         weighted,
         regions,
+        commissions,
         station,
         notes,
     }
@@ -917,6 +931,7 @@ impl Synthetic {
             leader: &self.leader,
             special: None,
             region: Some((&self.region, &self.region_labels)),
+            commission: None,
             turnout_definition: TurnoutNumerator::Issued,
             leader_name: "leader",
         }
