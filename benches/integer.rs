@@ -13,14 +13,14 @@ fn bench(c: &mut Criterion) {
     if path.exists() {
         let e = tallyscope::ingest::load(&path, &tallyscope::ingest::Options::default()).unwrap().election;
         let full = IntegerOptions::default();
-        let nation = IntegerOptions { regions: false, weighted: false, ..Default::default() };
+        let nation = IntegerOptions { regions: false, commissions: false, weighted: false, ..Default::default() };
         g.bench_function("ru2018_nation", |b| b.iter(|| analyze(&e, &nation).unwrap()));
         g.bench_function("ru2018_full", |b| b.iter(|| analyze(&e, &full).unwrap()));
     } else {
         eprintln!("*** {} absent: 2018 benchmarks skipped ***", path.display());
     }
     let s = Synthetic::generate(1_000_000, 1, 0.0);
-    let nation = IntegerOptions { regions: false, weighted: false, ..Default::default() };
+    let nation = IntegerOptions { regions: false, commissions: false, weighted: false, ..Default::default() };
     g.sample_size(10);
     g.bench_function("synthetic_1m_nation", |b| b.iter(|| run(&s.input(), &nation)));
     g.bench_function("synthetic_1m_full", |b| b.iter(|| run(&s.input(), &IntegerOptions::default())));
