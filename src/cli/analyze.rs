@@ -170,16 +170,34 @@ pub fn table(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}: {} stations, leader: {}", a.read.file, thousands(a.stations as u64), a.leader.as_deref().unwrap_or("-"));
     let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
-    let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}", "test (nation)", "statistic", "expected", "z", "p");
+    let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}  {}", "test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this");
+    let mut not_applicable = 0;
     for r in a.results.iter().filter(|r| r.scope == "nation") {
+        let cal = match (r.p, r.calibrated_alpha) {
+            (None, _) => String::new(),
+            (Some(_), None) => "not measured".into(),
+            (Some(_), Some(c)) if c > crate::calibrate::NOT_APPLICABLE_ABOVE => {
+                not_applicable += 1;
+                format!("{c:.3}  NOT APPLICABLE HERE")
+            }
+            (Some(_), Some(c)) => format!("{c:.3}"),
+        };
         let _ = writeln!(
             s,
-            "{:<40} {:>14} {:>12} {:>8} {:>9}",
+            "{:<40} {:>14} {:>12} {:>8} {:>9}  {}",
             r.test,
             if r.statistic.abs() >= 1e4 { thousands(r.statistic.round() as u64) } else { format!("{:.4}", r.statistic) },
             r.null_mean.map(|m| if m.abs() >= 1e4 { thousands(m.round() as u64) } else { format!("{m:.4}") }).unwrap_or_else(|| "-".into()),
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
-            fmt_p(r.p)
+            fmt_p(r.p),
+            cal
+        );
+    }
+    if not_applicable > 0 {
+        let _ = writeln!(
+            s,
+            "\n{not_applicable} test(s) reject more than {:.0}% of clean elections simulated like this file at α = 0.05: their p-values do not hold here and are not used as evidence in the ranking.",
+            100.0 * crate::calibrate::NOT_APPLICABLE_ABOVE
         );
     }
     for t in ["integer.turnout", "integer.leader", "integer.either"] {
