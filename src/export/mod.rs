@@ -16,6 +16,11 @@ pub trait Exporter {
     /// The file name inside the output directory.
     fn file_name(&self) -> &'static str;
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>>;
+    /// Writes the file's bytes to `w`; exporters of station-sized lists override it to
+    /// stream (bounded memory at 10⁷ stations).
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        w.write_all(&self.serialize(a)?)
+    }
 }
 
 /// Formats of the result tables (`stations`, `commissions`, `regions`, `tests`).
@@ -69,8 +74,11 @@ pub fn for_formats(formats: &[Format]) -> Vec<Box<dyn Exporter + Send + Sync>> {
 pub fn write(ex: &dyn Exporter, a: &Analysis, dir: &Path) -> Result<std::path::PathBuf> {
     let p = dir.join(ex.file_name());
     let t = std::time::Instant::now();
-    let bytes = ex.serialize(a).map_err(|e| Error::io(p.display().to_string(), e))?;
-    std::fs::write(&p, bytes).map_err(|e| Error::io(p.display().to_string(), e))?;
+    let f = std::fs::File::create(&p).map_err(|e| Error::io(p.display().to_string(), e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    ex.write_to(a, &mut w)
+        .and_then(|_| std::io::Write::flush(&mut w))
+        .map_err(|e| Error::io(p.display().to_string(), e))?;
     if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
         eprintln!("  {}: {:.3} s", ex.file_name(), t.elapsed().as_secs_f64());
     }

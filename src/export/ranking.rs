@@ -18,19 +18,34 @@ pub struct StationsJson;
 /// 10⁵ stations: the JSON list alone is tens of megabytes).
 const CHUNK: usize = 4096;
 
-/// Serialises `order` in parallel chunks with `f` (one chunk → one byte buffer) and
-/// joins the buffers in order, so the output is the same for any number of threads.
-fn par_chunks(order: &[usize], f: impl Fn(usize, &[usize], &mut Vec<u8>) -> std::io::Result<()> + Sync) -> std::io::Result<Vec<Vec<u8>>> {
+/// Chunks serialised in parallel before they are written out: bounds the memory of a
+/// 10⁷-station list to a window of `CHUNK × WINDOW` rows.
+const WINDOW: usize = 32;
+
+/// Serialises `order` in parallel chunks with `f` (`f(first rank index, rows, buffer)`)
+/// and writes the buffers to `w` in order, a window at a time, so the output is the same
+/// for any number of threads and memory stays bounded.
+fn par_write(
+    order: &[usize],
+    w: &mut dyn std::io::Write,
+    f: impl Fn(usize, &[usize], &mut Vec<u8>) -> std::io::Result<()> + Sync,
+) -> std::io::Result<()> {
     use rayon::prelude::*;
-    order
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, idx)| {
-            let mut buf = Vec::with_capacity(idx.len() * 256);
-            f(c * CHUNK, idx, &mut buf)?;
-            Ok(buf)
-        })
-        .collect()
+    for (wi, window) in order.chunks(CHUNK * WINDOW).enumerate() {
+        let bufs: Vec<Vec<u8>> = window
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, idx)| {
+                let mut buf = Vec::with_capacity(idx.len() * 256);
+                f(wi * CHUNK * WINDOW + c * CHUNK, idx, &mut buf)?;
+                Ok(buf)
+            })
+            .collect::<std::io::Result<_>>()?;
+        for b in bufs {
+            w.write_all(&b)?;
+        }
+    }
+    Ok(())
 }
 
 /// The hierarchy of a station as a JSON object `{level name: label}`.
@@ -97,7 +112,7 @@ pub fn station_json(a: &Analysis, e: &crate::Election, rank_no: usize, i: usize)
     serde_json::to_value(station_row(a, e, rank_no, i)).expect("a station row always serialises")
 }
 
-fn station_rows(a: &Analysis, e: &crate::Election) -> std::io::Result<Vec<u8>> {
+fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut head: Vec<String> = vec!["rank".into(), "station".into()];
     for l in &e.levels {
         head.push(l.name.clone());
@@ -108,10 +123,10 @@ fn station_rows(a: &Analysis, e: &crate::Election) -> std::io::Result<Vec<u8>> {
     );
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&head)?;
-    let mut out = w.into_inner().map_err(|e| e.into_error())?;
+    out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
     let leader = e.leader();
     let order = rank::order(&a.stations_ranked);
-    let chunks = par_chunks(&order, |first, idx, buf| {
+    par_write(&order, out, |first, idx, buf| {
         use std::io::Write;
         let mut w = csv::WriterBuilder::new().from_writer(buf);
         let mut row: Vec<u8> = Vec::with_capacity(256);
@@ -158,11 +173,7 @@ fn station_rows(a: &Analysis, e: &crate::Election) -> std::io::Result<Vec<u8>> {
             w.write_record(fields.iter().map(|r| &row[r.clone()]))?;
         }
         w.flush()
-    })?;
-    for c in chunks {
-        out.extend_from_slice(&c);
-    }
-    Ok(out)
+    })
 }
 
 impl Exporter for StationsCsv {
@@ -170,7 +181,12 @@ impl Exporter for StationsCsv {
         "stations.csv"
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        station_rows(a, a.election())
+        let mut v = Vec::new();
+        station_rows(a, a.election(), &mut v)?;
+        Ok(v)
+    }
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        station_rows(a, a.election(), w)
     }
 }
 
@@ -179,9 +195,15 @@ impl Exporter for StationsJson {
         "stations.json"
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.write_to(a, &mut v)?;
+        Ok(v)
+    }
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let e = a.election();
         let order = rank::order(&a.stations_ranked);
-        let chunks = par_chunks(&order, |first, idx, buf| {
+        w.write_all(b"[")?;
+        par_write(&order, w, |first, idx, buf| {
             for (k, &i) in idx.iter().enumerate() {
                 if first + k > 0 {
                     buf.push(b',');
@@ -190,13 +212,7 @@ impl Exporter for StationsJson {
             }
             Ok(())
         })?;
-        let mut out = Vec::with_capacity(chunks.iter().map(Vec::len).sum::<usize>() + 2);
-        out.push(b'[');
-        for c in chunks {
-            out.extend_from_slice(&c);
-        }
-        out.push(b']');
-        Ok(out)
+        w.write_all(b"]")
     }
 }
 
