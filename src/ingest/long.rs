@@ -7,7 +7,7 @@
 use super::number::parse_count;
 use super::plan::{self, Header, Target};
 use super::wide::{Interner, finish_levels};
-use super::{Options, ReadReport, csv_error, csv_reader, header_and_sample, ragged};
+use super::{Options, ReadReport, csv_error, csv_reader, ends_mid_row, header_and_sample, row_problem};
 use crate::error::{Error, InputError, Result};
 use crate::model::{Count, Election, Role, Unpublished};
 use std::collections::HashMap;
@@ -78,13 +78,16 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
                 .column(header.names[c].clone())
                 .value(String::from_utf8_lossy(v).into_owned())
         };
-        if rec.len() != ncols {
-            let msg = ragged(&rec, ncols, line);
+        if let Some((col, msg)) = row_problem(&rec, ncols, line, delimiter, ends_mid_row(&rdr, bytes)) {
+            let e = match col {
+                Some(c) => at(c, &rec[c], msg),
+                None => InputError::new(name, msg).line(line),
+            };
             if opts.skip_bad_rows {
-                report.skip(line, msg);
+                report.skip(line, e.to_string());
                 continue;
             }
-            return Err(InputError::new(name, msg).line(line).into());
+            return Err(e.into());
         }
         if !filters.iter().all(|(c, v)| rec[*c].trim_ascii() == v.as_bytes()) {
             report.rows_filtered += 1;

@@ -3,7 +3,7 @@
 use super::number::parse_count;
 use super::plan::{self, Header, Plan, Target};
 use super::recognise::is_abroad;
-use super::{Options, ReadReport, csv_error, csv_reader, header_and_sample, ragged};
+use super::{Options, ReadReport, csv_error, csv_reader, ends_mid_row, header_and_sample, row_problem};
 use crate::error::{InputError, Result, shorten};
 use crate::model::{Count, Election, Level, Role, Special, Unpublished};
 use std::collections::HashMap;
@@ -129,10 +129,10 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
             e
         };
-        if rec.len() != ncols {
-            let e = fail(None, None, ragged(&rec, ncols, line));
+        if let Some((col, msg)) = row_problem(&rec, ncols, line, delimiter, ends_mid_row(&rdr, bytes)) {
+            let e = fail(col, col.map(|c| &rec[c]), msg);
             if opts.skip_bad_rows {
-                report.skip(line, e.message);
+                report.skip(line, e.to_string());
                 continue;
             }
             return Err(e.into());
