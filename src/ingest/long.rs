@@ -84,7 +84,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
                 None => InputError::new(name, msg).line(line),
             };
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
@@ -107,7 +107,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             Err(k) => {
                 let e = at(votes_col, &rec[votes_col], k.explain().into());
                 if opts.skip_bad_rows {
-                    report.skip(line, e.to_string());
+                    report.skip(line, &e);
                     continue;
                 }
                 return Err(e.into());
@@ -126,7 +126,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         }
         if let Some(e) = bad {
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
@@ -142,7 +142,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         if cname.is_empty() {
             let e = at(cand_col, b"", "empty candidate name; expected the name of a candidate, party or option".into());
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());

@@ -79,6 +79,9 @@ pub struct ReadReport {
     pub rows_skipped: u64,
     /// The first skipped rows with their reasons (at most 50 kept).
     pub skips: Vec<Skip>,
+    /// Every skipped row counted by the kind of its reason (numbers in the reason
+    /// written as N): the counts add up to `rows_skipped`.
+    pub skip_reasons: std::collections::BTreeMap<String, u64>,
     pub columns: Vec<ColumnUse>,
     /// Long format: station × candidate pairs with no row, counted as 0 votes.
     pub missing_pairs_as_zero: u64,
@@ -88,13 +91,25 @@ impl ReadReport {
     /// The accounting identity every read satisfies.
     pub fn balanced(&self) -> bool {
         self.rows_used + self.rows_unpublished + self.rows_filtered + self.rows_skipped == self.rows_in_file
+            && self.skip_reasons.values().sum::<u64>() == self.rows_skipped
     }
-    pub(crate) fn skip(&mut self, line: u64, reason: String) {
+    pub(crate) fn skip(&mut self, line: u64, e: &InputError) {
         self.rows_skipped += 1;
+        *self.skip_reasons.entry(reason_kind(&e.message)).or_default() += 1;
         if self.skips.len() < 50 {
-            self.skips.push(Skip { line, reason });
+            self.skips.push(Skip { line, reason: e.to_string() });
         }
     }
+}
+
+/// The kind of a row error, for counting skips: the message up to its first `;` or `:`
+/// with every number written as N ("row has N fields but the header has N").
+pub fn reason_kind(message: &str) -> String {
+    let head = message.split([';', ':']).next().unwrap_or(message).trim();
+    head.split(' ')
+        .map(|w| if !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit() || b == b',') { "N" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An election read from a file, with the report of how it was read.

@@ -132,7 +132,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         if let Some((col, msg)) = row_problem(&rec, ncols, line, delimiter, ends_mid_row(&rdr, bytes)) {
             let e = fail(col, col.map(|c| &rec[c]), msg);
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
@@ -198,7 +198,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         }
         if let Some(e) = err {
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
