@@ -64,6 +64,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut rdr = csv_reader(bytes, delimiter);
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).map_err(|e| csv_error(name, e))?;
+    let mut lines_at = super::LineCounter::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -71,7 +72,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             Err(e) => return Err(csv_error(name, e)),
         }
         report.rows_in_file += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines_at.line_of(&rec, bytes);
         let at = |c: usize, v: &[u8], msg: String| {
             InputError::new(name, msg)
                 .line(line)

@@ -283,6 +283,35 @@ pub(crate) fn row_problem(
     })
 }
 
+/// The 1-based line where each record starts. The csv crate's own `position().line()`
+/// is one short after a CRLF line end (the record's position is taken before the `\n`
+/// of the previous `\r\n` is consumed), so every CRLF file's messages named the line
+/// above the bad one; this counts line feeds up to the record's first byte instead,
+/// incrementally (one pass over the file in all).
+#[derive(Default)]
+pub(crate) struct LineCounter {
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    pub fn line_of(&mut self, rec: &csv::ByteRecord, bytes: &[u8]) -> u64 {
+        let Some(p) = rec.position() else { return 0 };
+        // Skip the line ends (and blank lines) the reader passed over before the record.
+        let mut start = (p.byte() as usize).min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.pos {
+            self.pos = 0;
+            self.line = 0;
+        }
+        self.line += bytes[self.pos..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.pos = start;
+        self.line + 1
+    }
+}
+
 /// True when the reader has just returned the file's last record and no line end follows it.
 pub(crate) fn ends_mid_row(rdr: &csv::Reader<&[u8]>, bytes: &[u8]) -> bool {
     rdr.position().byte() as usize >= bytes.len() && !matches!(bytes.last(), Some(b'\n' | b'\r'))

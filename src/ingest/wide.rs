@@ -107,6 +107,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut rdr = csv_reader(bytes, delimiter);
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).map_err(|e| csv_error(name, e))?; // header
+    let mut lines_at = super::LineCounter::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -118,7 +119,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
         }
         report.rows_in_file += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines_at.line_of(&rec, bytes);
         let fail = |col: Option<usize>, value: Option<&[u8]>, msg: String| -> InputError {
             let mut e = InputError::new(name, msg).line(line);
             if let Some(c) = col {
