@@ -64,10 +64,16 @@ impl fmt::Display for InputError {
 /// Keeps error messages readable when a cell holds a megabyte of junk.
 pub fn shorten(s: &str, max_chars: usize) -> String {
     if s.chars().count() <= max_chars {
-        return s.escape_debug().to_string();
+        return escape(s);
     }
     let head: String = s.chars().take(max_chars).collect();
-    format!("{}… ({} bytes in all)", head.escape_debug(), s.len())
+    format!("{}… ({} bytes in all)", escape(&head), s.len())
+}
+
+/// Control and invisible characters made visible (`\0`, `\u{a0}`), quotes and
+/// backslashes escaped; an apostrophe stays as it is ("1'234", not "1\'234").
+fn escape(s: &str) -> String {
+    s.chars().map(|c| if c == '\'' { c.to_string() } else { c.escape_debug().to_string() }).collect()
 }
 
 impl fmt::Display for Error {

@@ -369,3 +369,267 @@ fn long_format_with_where() {
         "registered = 100 on line 2 but 101 here",
     ]);
 }
+
+// ---- issue 9: the hostile-input catalogue ----
+
+/// Runs `analyze` on `bytes` and returns summary.json; every p, q and calibrated α in
+/// tests.csv must be in [0, 1] and the reconciliation must balance.
+fn analyze_ok(bytes: &[u8], extra: &[&str]) -> serde_json::Value {
+    let d = tempfile::tempdir().unwrap();
+    let p = file(d.path(), "in.csv", bytes);
+    let out = d.path().join("out");
+    let mut args = vec!["analyze", "-q", "--bootstrap", "10", "--digit-draws", "9", "--out", out.to_str().unwrap(), p.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args, None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    for t in j["tests"].as_array().unwrap() {
+        for k in ["p", "q", "calibrated_alpha"] {
+            if let Some(x) = t[k].as_f64() {
+                assert!((0.0..=1.0).contains(&x), "{} {}: {k} = {x}", t["test"], t["scope"]);
+            }
+        }
+    }
+    assert_eq!(j["reconciliation"]["balanced"], true, "{}", j["reconciliation"]);
+    j
+}
+
+#[test]
+fn huge_fields() {
+    // A 1 MB count: a located error whose value is shortened, not a megabyte on the screen.
+    let big = "9".repeat(1 << 20);
+    let msg = expect_error(&csv(&[HEAD, &format!("North,N-1,2,800,500,500,5,495,{big},195")]), &[], &[
+        "in.csv:2: column \"Alice\": value \"9999",
+        "(1048576 bytes in all)",
+        "count too large",
+    ]);
+    assert!(msg.len() < 1000, "{} bytes of message", msg.len());
+    // A 1 MB region name is a label like any other.
+    let name = "R".repeat(1 << 20);
+    let j = inspect_json(&csv(&[HEAD, &ROW1.replace("North", &name), ROW2]), "big.csv", &[]);
+    assert_eq!(j["stations"], 2);
+    // A 20 MB field is past the 16 MiB line limit: an error naming the line.
+    let huge = "7".repeat(20 << 20);
+    expect_error(&csv(&[HEAD, ROW1, &format!("North,N-1,3,{huge},500,500,5,495,300,195")]), &[], &[
+        "in.csv:3:",
+        "longer than 16 MiB without a line end",
+    ]);
+}
+
+#[test]
+fn million_column_header() {
+    let head: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+    let row = vec!["1"; 1_000_000].join(",");
+    let t = std::time::Instant::now();
+    expect_error(&csv(&[&head.join(","), &row]), &[], &[
+        "in.csv:1:",
+        "the header has 1,000,000 columns; a protocol table has at most 10,000",
+        "--delimiter",
+    ]);
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+}
+
+#[test]
+fn nul_bytes() {
+    expect_error(&csv(&[HEAD, ROW1, "North,N-1,2,80\u{0}0,500,500,5,495,300,195"]), &[], &[
+        "in.csv:3: column \"registered\": value \"80\\00\": contains a NUL byte (0x00)",
+    ]);
+    // In a label, too: a NUL is never part of a real name.
+    expect_error(&csv(&[HEAD, "Nor\u{0}th,N-1,2,800,500,500,5,495,300,195"]), &[], &[
+        "in.csv:2: column \"region\"",
+        "NUL byte",
+    ]);
+    expect_error(&csv(&["station,valid,A\u{0}", "1,2,2"]), &[], &["in.csv:1:", "header contains a NUL byte"]);
+    // With --skip-bad-rows the row is a counted skip.
+    let j = inspect_json(&csv(&[HEAD, ROW1, "North,N-1,2,80\u{0}0,500,500,5,495,300,195"]), "n.csv", &["--skip-bad-rows"]);
+    assert_eq!(j["rows"]["skipped"], 1);
+    assert_eq!(j["stations"], 1);
+}
+
+#[test]
+fn utf16_with_and_without_bom() {
+    let text = String::from_utf8(csv(&[HEAD, ROW1])).unwrap();
+    let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    expect_error(&[&[0xFF, 0xFE][..], &le].concat(), &[], &["file is UTF-16", "iconv -f UTF-16"]);
+    expect_error(&[&[0xFE, 0xFF][..], &be].concat(), &[], &["file is UTF-16"]);
+    expect_error(&le, &[], &["looks like UTF-16 without a byte-order mark", "iconv -f UTF-16LE -t UTF-8"]);
+}
+
+#[test]
+fn latin1_bytes() {
+    // "München" and "Köln" in ISO-8859-1: the advice names Latin-1, not CP1251.
+    let mut b = b"region,station,registered,valid,A\nM".to_vec();
+    b.extend_from_slice(b"\xFCnchen,1,100,50,50\nK\xF6ln,2,100,50,50\n");
+    expect_error(&b, &[], &["in.csv:2:", "bytes FC 6E 63 68", "not UTF-8", "ISO-8859-1", "iconv -f ISO-8859-1 -t UTF-8"]);
+}
+
+#[test]
+fn file_ends_mid_row() {
+    let mut b = csv(&[HEAD, ROW1]);
+    b.extend_from_slice(b"North,N-1,2,800,50");
+    expect_error(&b, &[], &["in.csv:3:", "the file ends in the middle of this row: 5 of 10 fields and no line end"]);
+    // Ending after a complete last row without a newline is fine.
+    let mut b = csv(&[HEAD, ROW1]);
+    b.extend_from_slice(ROW2.as_bytes());
+    assert_eq!(inspect_json(&b, "x.csv", &[])["stations"], 2);
+    // A short row in the middle is still "too few fields".
+    expect_error(&csv(&[HEAD, "North,N-1,2,800,50", ROW2]), &[], &["in.csv:2:", "too few fields"]);
+}
+
+#[test]
+fn mixed_delimiters() {
+    expect_error(&csv(&[HEAD, ROW1, &ROW2.replace(',', ";")]), &[], &[
+        "in.csv:3:",
+        "row is separated by ';' but the header by ','",
+        "mixed delimiters",
+    ]);
+    expect_error(&csv(&[HEAD, &ROW2.replace(',', "\t")]), &[], &["separated by tab but the header by ','"]);
+}
+
+#[test]
+fn thousands_separators() {
+    for (cell, shown) in [("\"1 234\"", "1 234"), ("\"1,234\"", "1,234"), ("1\u{a0}234", "1\\u{a0}234"), ("1'234", "1'234")] {
+        expect_error(&csv(&[HEAD, &format!("North,N-1,2,{cell},500,500,5,495,300,195")]), &[], &[
+            &format!("in.csv:2: column \"registered\": value \"{shown}\": number with a thousands separator"),
+        ]);
+    }
+}
+
+#[test]
+fn leading_plus_and_zero_fraction_are_read() {
+    let j = inspect_json(&csv(&[HEAD, "North,N-1,2,+800,500,500,5,495.0,+300,195"]), "p.csv", &[]);
+    assert_eq!(j["registered_total"], 800);
+    assert_eq!(j["totals"]["valid"], 495);
+    expect_error(&csv(&[HEAD, "North,N-1,2,++800,500,500,5,495,300,195"]), &[], &["value \"++800\": not a number"]);
+}
+
+#[test]
+fn scientific_notation() {
+    for v in ["1e3", "1.5E+02", "8E2"] {
+        expect_error(&csv(&[HEAD, &format!("North,N-1,2,{v},500,500,5,495,300,195")]), &[], &[
+            &format!("in.csv:2: column \"registered\": value \"{v}\": number in scientific notation"),
+        ]);
+    }
+}
+
+#[test]
+fn crlf_errors_name_the_right_line_and_value() {
+    let b = String::from_utf8(csv(&[HEAD, ROW1, "North,N-1,2,800,x,500,5,495,300,195"])).unwrap().replace('\n', "\r\n");
+    // The csv crate's own line numbers are one short after CRLF line ends: every row
+    // of a Windows file used to be reported on the line above.
+    expect_error(b.as_bytes(), &[], &["in.csv:3: column \"issued\": value \"x\": not a number"]);
+    // Blank lines are passed over but counted.
+    let b = format!("{HEAD}\r\n{ROW1}\r\n\r\n\r\nNorth,N-1,2,800,x,500,5,495,300,195\r\n");
+    expect_error(b.as_bytes(), &[], &["in.csv:5: column \"issued\""]);
+    // The line of a station in the outputs is right too: `check` names line 3.
+    let b = String::from_utf8(csv(&[HEAD, ROW1, "North,N-1,2,800,900,500,5,495,300,195"])).unwrap().replace('\n', "\r\n");
+    let d = tempfile::tempdir().unwrap();
+    let p = file(d.path(), "w.csv", b.as_bytes());
+    let o = run(&["check", p.to_str().unwrap()], None);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let first = o.stdout.lines().nth(1).unwrap();
+    assert!(first.starts_with("3,2,North,N-1,issued_le_registered"), "{first}");
+}
+
+#[test]
+fn station_with_zero_registered_voters() {
+    let j = analyze_ok(&csv(&[HEAD, ROW1, ROW2, "North,N-1,3,0,0,0,0,0,0,0"]), &[]);
+    assert_eq!(j["stations"], 3);
+    let r = &j["reconciliation"];
+    let integer = r["tests"].as_array().unwrap().iter().find(|f| f["tests"][0] == "integer.").unwrap();
+    assert_eq!(integer["excluded"]["no ballots in the boxes (C = 0)"], 1);
+}
+
+#[test]
+fn all_stations_identical() {
+    let mut rows = vec![HEAD.to_string()];
+    rows.extend((1..=60).map(|i| format!("North,N-1,{i},1000,600,600,10,590,400,190")));
+    let rows: Vec<&str> = rows.iter().map(|s| s.as_str()).collect();
+    let j = analyze_ok(&csv(&rows), &[]);
+    assert_eq!(j["stations"], 60);
+    // 59 stations repeat the first one's vote vector.
+    let ident = j["check"]["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "identical_protocol").unwrap();
+    assert_eq!(ident["violations"], 59);
+}
+
+#[test]
+fn one_station_only() {
+    let j = analyze_ok(&csv(&[HEAD, ROW1]), &[]);
+    assert_eq!(j["stations"], 1);
+    assert_eq!(j["leader"], "Alice");
+}
+
+#[test]
+fn one_candidate_only() {
+    let j = analyze_ok(
+        &csv(&[
+            "region,commission,station,registered,issued,in_boxes,invalid,valid,Alice",
+            "North,N-1,1,1000,600,600,10,590,590",
+            "North,N-1,2,800,500,500,5,495,495",
+        ]),
+        &[],
+    );
+    assert_eq!(j["stations"], 2);
+    assert_eq!(j["leader"], "Alice");
+}
+
+/// A reader of `len` bytes of "1," with no line end, produced lazily.
+struct OneLine {
+    left: u64,
+}
+
+impl std::io::Read for OneLine {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize & !1;
+        for pair in buf[..n].chunks_exact_mut(2) {
+            pair.copy_from_slice(b"1,");
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// A 2 GiB file of one line through standard input, under a 1 GiB address-space limit:
+/// reading stops at 16 MiB with a clear message, quickly; the writer sees the pipe close.
+#[test]
+fn two_gigabytes_of_one_line_on_stdin() {
+    let bin = env!("CARGO_BIN_EXE_tallyscope");
+    let t = std::time::Instant::now();
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("ulimit -v 1048576 && exec '{bin}' inspect -")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let copied = std::io::copy(&mut OneLine { left: 2 << 30 }, &mut stdin);
+        copied.err().map(|e| e.kind())
+    });
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("<stdin>:1: the line is longer than 16 MiB without a line end"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+    assert_eq!(writer.join().unwrap(), Some(std::io::ErrorKind::BrokenPipe), "the reader stopped early");
+    assert!(t.elapsed().as_secs() < 30, "took {:?}", t.elapsed());
+}
+
+/// The same as a 2 GiB file on disk (sparse: no disk space used), also under 1 GiB.
+#[test]
+fn two_gigabyte_file_of_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("big.csv");
+    let f = std::fs::File::create(&p).unwrap();
+    f.set_len(2 << 30).unwrap();
+    let bin = env!("CARGO_BIN_EXE_tallyscope");
+    let o = Command::new("sh")
+        .args(["-c", &format!("ulimit -v 1048576 && exec '{bin}' inspect '{}'", p.display())])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("big.csv:1: the line is longer than 16 MiB"), "{err}");
+}

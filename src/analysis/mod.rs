@@ -4,6 +4,8 @@
 //! Methods run concurrently (each is parallel inside too); each method's wall time is
 //! kept for the `timings` block of `summary.json`.
 
+pub mod reconcile;
+
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
 use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};

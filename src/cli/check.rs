@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<i32> {
 pub fn write_violations<W: Write>(e: &Election, r: &Report, w: W) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(w);
     let mut head: Vec<String> = vec!["line".into(), "station".into()];
-    head.extend(e.levels.iter().map(|l| l.name.clone()));
+    head.extend(e.levels.iter().map(|l| safe_cell(&l.name).into_owned()));
     head.extend(["rule", "relation", "left", "right", "gap", "other_station", "other_line"].map(String::from));
     w.write_record(&head)?;
     for v in &r.violations {

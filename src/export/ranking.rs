@@ -115,7 +115,7 @@ pub fn station_json(a: &Analysis, e: &crate::Election, rank_no: usize, i: usize)
 fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut head: Vec<String> = vec!["rank".into(), "station".into()];
     for l in &e.levels {
-        head.push(l.name.clone());
+        head.push(safe_cell(&l.name).into_owned());
     }
     head.extend(
         ["line", "registered", "issued", "in_boxes", "valid", "leader_votes", "turnout_pct", "leader_share_pct", "score", "flagged", "reasons"]
@@ -227,7 +227,7 @@ fn unit_csv(a: &Analysis, units: &[UnitScore]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let depth = units.first().map(|u| u.level + 1).unwrap_or(0);
     let mut head: Vec<String> = vec!["rank".into()];
-    head.extend(e.levels.iter().take(depth).map(|l| l.name.clone()));
+    head.extend(e.levels.iter().take(depth).map(|l| safe_cell(&l.name).into_owned()));
     head.extend(["stations", "flagged", "median_turnout_pct", "median_leader_share_pct", "score", "reasons"].map(String::from));
     w.write_record(&head)?;
     for (k, u) in unit_sorted(units).into_iter().enumerate() {

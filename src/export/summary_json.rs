@@ -42,6 +42,7 @@ impl Exporter for SummaryJson {
             "check": a.check,
             "integer": integer,
             "tests": a.results,
+            "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         });
         let mut out = serde_json::to_vec_pretty(&v).map_err(std::io::Error::other)?;

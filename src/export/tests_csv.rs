@@ -25,7 +25,7 @@ impl Exporter for TestsCsv {
         w.write_record(COLUMNS)?;
         for r in &a.results {
             w.write_record([
-                r.test.clone(),
+                safe_cell(&r.test).into_owned(),
                 safe_cell(&r.scope).into_owned(),
                 r.n.to_string(),
                 num(Some(r.statistic)),

@@ -7,7 +7,7 @@
 use super::number::parse_count;
 use super::plan::{self, Header, Target};
 use super::wide::{Interner, finish_levels};
-use super::{Options, ReadReport, csv_error, csv_reader, header_and_sample, ragged};
+use super::{Options, ReadReport, csv_error, csv_reader, ends_mid_row, header_and_sample, row_problem};
 use crate::error::{Error, InputError, Result};
 use crate::model::{Count, Election, Role, Unpublished};
 use std::collections::HashMap;
@@ -64,6 +64,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut rdr = csv_reader(bytes, delimiter);
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).map_err(|e| csv_error(name, e))?;
+    let mut lines_at = super::LineCounter::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -71,20 +72,23 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             Err(e) => return Err(csv_error(name, e)),
         }
         report.rows_in_file += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines_at.line_of(&rec, bytes);
         let at = |c: usize, v: &[u8], msg: String| {
             InputError::new(name, msg)
                 .line(line)
                 .column(header.names[c].clone())
                 .value(String::from_utf8_lossy(v).into_owned())
         };
-        if rec.len() != ncols {
-            let msg = ragged(&rec, ncols, line);
+        if let Some((col, msg)) = row_problem(&rec, ncols, line, delimiter, ends_mid_row(&rdr, bytes)) {
+            let e = match col {
+                Some(c) => at(c, &rec[c], msg),
+                None => InputError::new(name, msg).line(line),
+            };
             if opts.skip_bad_rows {
-                report.skip(line, msg);
+                report.skip(line, &e);
                 continue;
             }
-            return Err(InputError::new(name, msg).line(line).into());
+            return Err(e.into());
         }
         if !filters.iter().all(|(c, v)| rec[*c].trim_ascii() == v.as_bytes()) {
             report.rows_filtered += 1;
@@ -104,7 +108,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             Err(k) => {
                 let e = at(votes_col, &rec[votes_col], k.explain().into());
                 if opts.skip_bad_rows {
-                    report.skip(line, e.to_string());
+                    report.skip(line, &e);
                     continue;
                 }
                 return Err(e.into());
@@ -123,7 +127,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         }
         if let Some(e) = bad {
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
@@ -139,7 +143,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         if cname.is_empty() {
             let e = at(cand_col, b"", "empty candidate name; expected the name of a candidate, party or option".into());
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());

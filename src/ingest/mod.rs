@@ -79,6 +79,9 @@ pub struct ReadReport {
     pub rows_skipped: u64,
     /// The first skipped rows with their reasons (at most 50 kept).
     pub skips: Vec<Skip>,
+    /// Every skipped row counted by the kind of its reason (numbers in the reason
+    /// written as N): the counts add up to `rows_skipped`.
+    pub skip_reasons: std::collections::BTreeMap<String, u64>,
     pub columns: Vec<ColumnUse>,
     /// Long format: station × candidate pairs with no row, counted as 0 votes.
     pub missing_pairs_as_zero: u64,
@@ -88,13 +91,25 @@ impl ReadReport {
     /// The accounting identity every read satisfies.
     pub fn balanced(&self) -> bool {
         self.rows_used + self.rows_unpublished + self.rows_filtered + self.rows_skipped == self.rows_in_file
+            && self.skip_reasons.values().sum::<u64>() == self.rows_skipped
     }
-    pub(crate) fn skip(&mut self, line: u64, reason: String) {
+    pub(crate) fn skip(&mut self, line: u64, e: &InputError) {
         self.rows_skipped += 1;
+        *self.skip_reasons.entry(reason_kind(&e.message)).or_default() += 1;
         if self.skips.len() < 50 {
-            self.skips.push(Skip { line, reason });
+            self.skips.push(Skip { line, reason: e.to_string() });
         }
     }
+}
+
+/// The kind of a row error, for counting skips: the message up to its first `;` or `:`
+/// with every number written as N ("row has N fields but the header has N").
+pub fn reason_kind(message: &str) -> String {
+    let head = message.split([';', ':']).next().unwrap_or(message).trim();
+    head.split(' ')
+        .map(|w| if !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit() || b == b',') { "N" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An election read from a file, with the report of how it was read.
@@ -144,6 +159,11 @@ pub fn load_source(src: source::Source, opts: &Options) -> Result<Ingested> {
     debug_assert!(report.balanced(), "row accounting: {report:?}");
     Ok(Ingested { election, report })
 }
+
+/// The most columns a header may have. Real protocol tables have tens to a few hundred
+/// (one per protocol line and candidate); a header of a million "columns" is a wrong
+/// delimiter or not a table, and every column costs memory downstream.
+pub const MAX_COLUMNS: usize = 10_000;
 
 /// Picks the most frequent of `,` `;` tab `|` in the first line (outside quotes).
 pub fn detect_delimiter(bytes: &[u8]) -> u8 {
@@ -199,6 +219,25 @@ pub(crate) fn header_and_sample(
     if !got {
         return Err(InputError::new(name, "file is empty; expected a header line").into());
     }
+    if rec.len() > MAX_COLUMNS {
+        return Err(InputError::new(
+            name,
+            format!(
+                "the header has {} columns; a protocol table has at most {} (one per protocol line and \
+                 candidate): wrong delimiter (--delimiter), or not a protocol file?",
+                crate::export::thousands(rec.len() as u64),
+                crate::export::thousands(MAX_COLUMNS as u64)
+            ),
+        )
+        .line(1)
+        .into());
+    }
+    if let Some(c) = rec.iter().position(|f| f.contains(&0)) {
+        return Err(InputError::new(name, "header contains a NUL byte (0x00): a damaged or binary file; expected text")
+            .line(1)
+            .column(format!("column {}", c + 1))
+            .into());
+    }
     let names = header_names(&rec);
     plan::check_header(name, &names)?;
     let mut sample = Vec::new();
@@ -225,8 +264,61 @@ pub(crate) fn csv_error(name: &str, e: csv::Error) -> crate::Error {
     err.into()
 }
 
+/// What is wrong with a record before any cell is read, as (column index, message):
+/// a field count unlike the header's (with the likely cause: the file ends mid-row, a
+/// different delimiter on this row, an unterminated quote) or a NUL byte in a field.
+/// `at_end_unterminated`: the record is the last one and the file has no line end after it.
+pub(crate) fn row_problem(
+    rec: &csv::ByteRecord,
+    want: usize,
+    line: u64,
+    delimiter: u8,
+    at_end_unterminated: bool,
+) -> Option<(Option<usize>, String)> {
+    if rec.len() != want {
+        return Some((None, ragged(rec, want, line, delimiter, at_end_unterminated)));
+    }
+    rec.iter().position(|f| f.contains(&0)).map(|c| {
+        (Some(c), "contains a NUL byte (0x00): a damaged or binary file; expected text".to_string())
+    })
+}
+
+/// The 1-based line where each record starts. The csv crate's own `position().line()`
+/// is one short after a CRLF line end (the record's position is taken before the `\n`
+/// of the previous `\r\n` is consumed), so every CRLF file's messages named the line
+/// above the bad one; this counts line feeds up to the record's first byte instead,
+/// incrementally (one pass over the file in all).
+#[derive(Default)]
+pub(crate) struct LineCounter {
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    pub fn line_of(&mut self, rec: &csv::ByteRecord, bytes: &[u8]) -> u64 {
+        let Some(p) = rec.position() else { return 0 };
+        // Skip the line ends (and blank lines) the reader passed over before the record.
+        let mut start = (p.byte() as usize).min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.pos {
+            self.pos = 0;
+            self.line = 0;
+        }
+        self.line += bytes[self.pos..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.pos = start;
+        self.line + 1
+    }
+}
+
+/// True when the reader has just returned the file's last record and no line end follows it.
+pub(crate) fn ends_mid_row(rdr: &csv::Reader<&[u8]>, bytes: &[u8]) -> bool {
+    rdr.position().byte() as usize >= bytes.len() && !matches!(bytes.last(), Some(b'\n' | b'\r'))
+}
+
 /// A message for a record whose field count differs from the header's.
-pub(crate) fn ragged(rec: &csv::ByteRecord, want: usize, line: u64) -> String {
+fn ragged(rec: &csv::ByteRecord, want: usize, line: u64, delimiter: u8, at_end_unterminated: bool) -> String {
     if let Some(f) = rec.iter().position(|f| f.contains(&b'\n')) {
         let lines = rec.get(f).map(|x| x.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
         return format!(
@@ -236,6 +328,26 @@ pub(crate) fn ragged(rec: &csv::ByteRecord, want: usize, line: u64) -> String {
         );
     }
     let got = rec.len();
+    if got < want && at_end_unterminated {
+        return format!(
+            "the file ends in the middle of this row: {got} of {want} fields and no line end (a truncated download or copy?)"
+        );
+    }
+    if got < want {
+        // The same row split by another delimiter would have the header's field count.
+        for other in [b',', b';', b'\t', b'|'] {
+            let extra: usize = rec.iter().map(|f| f.iter().filter(|&&b| b == other).count()).sum();
+            if other != delimiter && extra > 0 && got + extra == want {
+                let show = |d: u8| if d == b'\t' { "tab".to_string() } else { format!("'{}'", d as char) };
+                return format!(
+                    "row is separated by {} but the header by {}: {got} fields where the header has {want} \
+                     (mixed delimiters; re-export the file with one delimiter)",
+                    show(other),
+                    show(delimiter)
+                );
+            }
+        }
+    }
     format!(
         "row has {got} fields but the header has {want}: {} (a stray delimiter or quote?)",
         if got > want { "too many fields" } else { "too few fields" }

@@ -7,6 +7,7 @@ pub enum CountError {
     Fractional,
     TooLarge,
     Separator,
+    Scientific,
     NotNumber,
 }
 
@@ -18,6 +19,9 @@ impl CountError {
             CountError::TooLarge => "count too large; expected a whole number below 4,294,967,296 per station",
             CountError::Separator => {
                 "number with a thousands separator; expected plain digits (remove the separator, or re-export the file without number formatting)"
+            }
+            CountError::Scientific => {
+                "number in scientific notation; expected a whole number in plain digits (re-export the file without number formatting)"
             }
             CountError::NotNumber => "not a number; expected a whole number of ballots or votes",
         }
@@ -53,6 +57,9 @@ fn slow(s: &[u8]) -> Result<u32, CountError> {
     };
     if body.is_empty() {
         return Err(CountError::NotNumber);
+    }
+    if is_scientific(body) {
+        return Err(CountError::Scientific);
     }
     let (int, frac) = match body.iter().position(|&b| b == b'.' || b == b',') {
         Some(p) => (&body[..p], Some(&body[p + 1..])),
@@ -92,6 +99,21 @@ fn slow(s: &[u8]) -> Result<u32, CountError> {
     Ok(v as u32)
 }
 
+/// `1e3`, `1.5E+02`, `2,5e-1`: digits, an optional fraction, `e`/`E`, a signed exponent.
+fn is_scientific(s: &[u8]) -> bool {
+    let Some(e) = s.iter().position(|&b| b == b'e' || b == b'E') else { return false };
+    let (mant, exp) = (&s[..e], &s[e + 1..]);
+    let exp = exp.strip_prefix(b"+").or_else(|| exp.strip_prefix(b"-")).unwrap_or(exp);
+    let mut seps = 0;
+    let mant_ok = mant.iter().any(u8::is_ascii_digit)
+        && mant.iter().all(|&b| {
+            seps += (b == b'.' || b == b',') as usize;
+            b.is_ascii_digit() || b == b'.' || b == b','
+        })
+        && seps <= 1;
+    mant_ok && !exp.is_empty() && exp.iter().all(u8::is_ascii_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +137,11 @@ mod tests {
         assert_eq!(parse_count(b"4294967296"), Err(CountError::TooLarge));
         assert_eq!(parse_count(b"99999999999999999999"), Err(CountError::TooLarge));
         assert_eq!(parse_count(b"abc"), Err(CountError::NotNumber));
-        assert_eq!(parse_count(b"1e3"), Err(CountError::NotNumber));
+        assert_eq!(parse_count(b"1e3"), Err(CountError::Scientific));
+        assert_eq!(parse_count(b"1.5E+02"), Err(CountError::Scientific));
+        assert_eq!(parse_count(b"e3"), Err(CountError::NotNumber));
+        assert_eq!(parse_count(b"1e"), Err(CountError::NotNumber));
+        assert_eq!(parse_count(b"1.2.3e4"), Err(CountError::NotNumber));
         assert_eq!(parse_count(b"1 234"), Err(CountError::Separator));
         assert_eq!(parse_count(b"1,234"), Err(CountError::Separator));
         assert_eq!(parse_count(b"+"), Err(CountError::NotNumber));

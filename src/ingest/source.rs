@@ -20,13 +20,18 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
+/// The longest physical line accepted. A protocol row is a few hundred bytes (a header
+/// of 10,000 columns is well under 1 MiB); a longer "line" is a file without line
+/// breaks, or not a table at all, and reading stops there instead of holding gigabytes.
+pub const MAX_LINE: usize = 16 << 20;
+
 /// Reads `path` (`-` for stdin) and unpacks it when it is a zip or gzip archive,
-/// recognised by content, not by name.
+/// recognised by content, not by name. Reading stops with an error at the first line
+/// longer than [`MAX_LINE`], so memory stays bounded on a file of one endless line.
 pub fn open(path: &Path) -> Result<Source> {
     let shown = path.display().to_string();
     if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| Error::io("<stdin>", e))?;
+        let buf = read_text("<stdin>", std::io::stdin().lock(), 1 << 20, "cannot read")?;
         return from_bytes("<stdin>".into(), buf, "stdin");
     }
     let meta = std::fs::metadata(path).map_err(|e| Error::io(&shown, e))?;
@@ -37,8 +42,66 @@ pub fn open(path: &Path) -> Result<Source> {
         )
         .into());
     }
-    let buf = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(&shown, e))?;
+    let buf = read_text(&shown, f, meta.len().min(256 << 20) as usize, "cannot read")?;
     from_bytes(shown, buf, "plain")
+}
+
+/// Counts physical lines as bytes go by and fails on one longer than [`MAX_LINE`].
+#[derive(Default)]
+struct LineGuard {
+    /// Bytes since the last line end.
+    run: usize,
+    /// Line ends seen.
+    ends: u64,
+}
+
+impl LineGuard {
+    fn feed(&mut self, name: &str, chunk: &[u8]) -> Result<()> {
+        let mut parts = chunk.split(|&b| b == b'\n');
+        let first = parts.next().unwrap_or(&[]);
+        self.run += first.len();
+        self.check(name)?;
+        for p in parts {
+            self.ends += 1;
+            self.run = p.len();
+            self.check(name)?;
+        }
+        Ok(())
+    }
+    fn check(&self, name: &str) -> Result<()> {
+        if self.run <= MAX_LINE {
+            return Ok(());
+        }
+        Err(InputError::new(
+            name,
+            format!(
+                "the line is longer than {} MiB without a line end; expected a header line and one short row per \
+                 station (a file without line breaks, or not a CSV table?)",
+                MAX_LINE >> 20
+            ),
+        )
+        .line(self.ends + 1)
+        .into())
+    }
+}
+
+/// Reads everything from `r`, failing early at a line longer than [`MAX_LINE`].
+fn read_text(name: &str, mut r: impl Read, capacity: usize, failing: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    let mut guard = LineGuard::default();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(InputError::new(name, format!("{failing}: {e}")).into()),
+        };
+        guard.feed(name, &chunk[..n])?;
+        out.extend_from_slice(&chunk[..n]);
+    }
+    Ok(out)
 }
 
 /// Like [`open`] for bytes already in memory; `name` is used in messages.
@@ -47,12 +110,11 @@ pub fn from_bytes(name: String, buf: Vec<u8>, container: &'static str) -> Result
         return unzip(name, buf);
     }
     if buf.starts_with(GZIP_MAGIC) {
-        let mut out = Vec::with_capacity(buf.len() * 4);
-        flate2::read::MultiGzDecoder::new(&buf[..])
-            .read_to_end(&mut out)
-            .map_err(|e| InputError::new(&name, format!("cannot decompress gzip data: {e}")))?;
+        let gz = flate2::read::MultiGzDecoder::new(&buf[..]);
+        let out = read_text(&name, gz, buf.len().saturating_mul(4).min(256 << 20), "cannot decompress gzip data")?;
         return finish(name, out, "gzip");
     }
+    LineGuard::default().feed(&name, &buf)?;
     finish(name, buf, container)
 }
 
@@ -88,10 +150,10 @@ fn unzip(name: String, buf: Vec<u8>) -> Result<Source> {
             let mut f = archive
                 .by_index(i)
                 .map_err(|e| InputError::new(&name, format!("cannot read {member} in zip: {e}")))?;
-            let mut out = Vec::with_capacity(f.size() as usize);
-            f.read_to_end(&mut out)
-                .map_err(|e| InputError::new(&name, format!("cannot decompress {member}: {e}")))?;
-            finish(format!("{name}:{member}"), out, "zip")
+            let shown = format!("{name}:{member}");
+            let cap = (f.size() as usize).min(256 << 20);
+            let out = read_text(&shown, &mut f, cap, "cannot decompress")?;
+            finish(shown, out, "zip")
         }
         _ => Err(InputError::new(
             &name,
@@ -135,18 +197,48 @@ fn finish(name: String, mut bytes: Vec<u8>, container: &'static str) -> Result<S
         .line(line)
         .into());
     }
+    // UTF-16 text without a byte-order mark is valid UTF-8 with a NUL every other byte.
+    let head = &bytes[..bytes.len().min(1 << 16)];
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    if nuls * 5 > head.len() {
+        return Err(InputError::new(
+            &name,
+            format!(
+                "{nuls} of the first {} bytes are NUL (0x00): the file looks like UTF-16 without a byte-order mark \
+                 (or is binary); expected UTF-8 text: convert it, e.g. `iconv -f UTF-16LE -t UTF-8 in.csv > out.csv`",
+                head.len()
+            ),
+        )
+        .into());
+    }
     Ok(Source { name, container, bytes, had_bom })
 }
 
 /// A rough guess of a legacy 8-bit encoding, to make the conversion advice concrete.
+/// Cyrillic in CP1251 (or KOI8-R) is whole words of bytes ≥ 0xC0; Western European
+/// text in Latin-1 has accented letters (also mostly ≥ 0xC0) one at a time between
+/// ASCII letters ("M\xFCnchen"), so runs of high bytes tell them apart.
 fn guess_encoding(bytes: &[u8]) -> &'static str {
-    let high: Vec<u8> = bytes.iter().copied().filter(|&b| b >= 0x80).take(4096).collect();
-    if high.is_empty() {
+    let mut high = 0usize;
+    let mut cyr = 0usize;
+    let mut in_runs = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b < 0x80 {
+            continue;
+        }
+        high += 1;
+        cyr += (b >= 0xC0) as usize;
+        let prev = i > 0 && bytes[i - 1] >= 0x80;
+        let next = bytes.get(i + 1).is_some_and(|&n| n >= 0x80);
+        in_runs += (prev || next) as usize;
+        if high == 4096 {
+            break;
+        }
+    }
+    if high == 0 {
         return "CP1251 (Windows Cyrillic) or Latin-1";
     }
-    // CP1251 puts Cyrillic letters at C0–FF; KOI8-R too but with lowercase at C0–DF.
-    let cyr = high.iter().filter(|&&b| b >= 0xC0).count() as f64 / high.len() as f64;
-    if cyr > 0.8 {
+    if cyr * 10 > high * 8 && in_runs * 10 > high * 6 {
         "CP1251 (Windows Cyrillic; KOI8-R is the other common one)"
     } else {
         "ISO-8859-1 or CP1252 (Western European)"

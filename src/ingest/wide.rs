@@ -3,7 +3,7 @@
 use super::number::parse_count;
 use super::plan::{self, Header, Plan, Target};
 use super::recognise::is_abroad;
-use super::{Options, ReadReport, csv_error, csv_reader, header_and_sample, ragged};
+use super::{Options, ReadReport, csv_error, csv_reader, ends_mid_row, header_and_sample, row_problem};
 use crate::error::{InputError, Result, shorten};
 use crate::model::{Count, Election, Level, Role, Special, Unpublished};
 use std::collections::HashMap;
@@ -107,6 +107,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut rdr = csv_reader(bytes, delimiter);
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).map_err(|e| csv_error(name, e))?; // header
+    let mut lines_at = super::LineCounter::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -118,7 +119,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
         }
         report.rows_in_file += 1;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines_at.line_of(&rec, bytes);
         let fail = |col: Option<usize>, value: Option<&[u8]>, msg: String| -> InputError {
             let mut e = InputError::new(name, msg).line(line);
             if let Some(c) = col {
@@ -129,10 +130,10 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
             e
         };
-        if rec.len() != ncols {
-            let e = fail(None, None, ragged(&rec, ncols, line));
+        if let Some((col, msg)) = row_problem(&rec, ncols, line, delimiter, ends_mid_row(&rdr, bytes)) {
+            let e = fail(col, col.map(|c| &rec[c]), msg);
             if opts.skip_bad_rows {
-                report.skip(line, e.message);
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());
@@ -198,7 +199,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         }
         if let Some(e) = err {
             if opts.skip_bad_rows {
-                report.skip(line, e.to_string());
+                report.skip(line, &e);
                 continue;
             }
             return Err(e.into());

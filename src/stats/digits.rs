@@ -592,6 +592,28 @@ fn finish(place: Place, observed: [u64; 10], mass: [f64; 10], stats: &[(f64, f64
 /// so this is exactly the pooled null). Each set holds all its counts, small ones included
 /// (they can jitter above the threshold). `None` where no count reaches the threshold.
 pub fn resampled_nulls(sets: Vec<Vec<u32>>, min_count: u32, place: Place, o: &ResampleOptions) -> Vec<Option<Resampled>> {
+    let keys: Vec<u64> = (0..sets.len() as u64).collect();
+    resampled_nulls_keyed(sets, &keys, min_count, place, o)
+}
+
+/// A stable key for a named set (FNV-1a of the name), so that a candidate's draws
+/// depend on its name, not on its column's position in the file.
+pub fn set_key(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// [`resampled_nulls`] with the random stream of set `s` keyed by `keys[s]`: each set's
+/// replicates depend on the seed, its key and the replicate number only, so the
+/// per-candidate and pooled nulls are the same whatever the order of the sets
+/// (candidate columns) in the file.
+pub fn resampled_nulls_keyed(
+    sets: Vec<Vec<u32>>,
+    keys: &[u64],
+    min_count: u32,
+    place: Place,
+    o: &ResampleOptions,
+) -> Vec<Option<Resampled>> {
+    assert_eq!(keys.len(), sets.len(), "one key per set");
     let min = match place {
         Place::Second => min_count.max(10),
         Place::Last => min_count.max(1),
@@ -622,11 +644,11 @@ pub fn resampled_nulls(sets: Vec<Vec<u32>>, min_count: u32, place: Place, o: &Re
     let draws: Vec<Vec<(f64, f64)>> = (0..o.draws)
         .into_par_iter()
         .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-            rng.set_stream(b as u64);
             let mut pooled = [0u64; 10];
             let mut row = Vec::with_capacity(k + 1);
             for (s, p) in prep.iter().enumerate() {
+                let mut rng = ChaCha8Rng::seed_from_u64(o.seed ^ crate::simulate::splitmix64(keys[s]));
+                rng.set_stream(b as u64);
                 let mut tally = [0u64; 10];
                 draw_tally(&mut rng, &p.groups, &mut tally);
                 for d in 0..10 {
@@ -1073,7 +1095,8 @@ fn resampled_set(cx: &Ctx, stations: &[usize], ro: &ResampleOptions) -> Vec<(Str
         return Vec::new();
     }
     let sets: Vec<Vec<u32>> = cx.e.votes.iter().map(|col| stations.iter().map(|&i| col[i]).collect()).collect();
-    let r = resampled_nulls(sets, cx.o.min_count, Place::Second, ro);
+    let keys: Vec<u64> = cx.e.candidates.iter().map(|c| set_key(c)).collect();
+    let r = resampled_nulls_keyed(sets, &keys, cx.o.min_count, Place::Second, ro);
     cx.e.candidates.iter().cloned().chain(std::iter::once("pooled".to_string())).zip(r).collect()
 }
 
