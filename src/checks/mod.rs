@@ -20,7 +20,9 @@
 
 use crate::model::{Election, Role};
 use serde::Serialize;
-use std::collections::HashMap;
+// FxHash: these maps hold one key per station (10⁷ at national scale with history);
+// SipHash's DoS resistance buys nothing for keys read from a file we analyse.
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 /// Vote vectors with fewer votes than this are not compared for identity.
@@ -228,7 +230,7 @@ pub fn run(e: &Election) -> Report {
     }
     if runs(Rule::DuplicateId) {
         let region = e.levels.first().map(|l| &l.code);
-        let mut first: HashMap<(u32, &str), usize> = HashMap::with_capacity(n);
+        let mut first: HashMap<(u32, &str), usize> = HashMap::with_capacity_and_hasher(n, Default::default());
         for i in 0..n {
             let key = (region.map_or(0, |c| c[i]), e.station[i].as_str());
             if let Some(&j) = first.get(&key) {
@@ -240,7 +242,7 @@ pub fn run(e: &Election) -> Report {
     }
     if runs(Rule::IdenticalProtocol) && !e.votes.is_empty() {
         let unit = e.levels.last().map(|l| &l.code);
-        let mut first: HashMap<(u32, Vec<u32>), usize> = HashMap::new();
+        let mut first: HashMap<(u32, Vec<u32>), usize> = HashMap::default();
         for i in 0..n {
             if sums[i] < IDENTICAL_MIN_VOTES {
                 continue;
