@@ -50,6 +50,24 @@ pub struct Args {
     /// Benford p-value, which is descriptive (clean elections fail it).
     #[arg(long, default_value_t = 99, value_name = "B")]
     pub digit_draws: usize,
+    /// Coarse vote shares (Rozenas 2017): largest denominator d of a fraction k/d that
+    /// counts as coarse (1/2, 2/3, 3/4 … with d ≤ this).
+    #[arg(long, default_value_t = 10, value_name = "D")]
+    pub max_denominator: u32,
+    /// Monte Carlo draws B of the coarse-share null (p = (1 + #{T* ≥ T})/(B + 1)).
+    #[arg(long, default_value_t = 999, value_name = "B")]
+    pub rozenas_draws: usize,
+    /// Whose shares the coarse-share test checks: the leader's, or every candidate's.
+    #[arg(long, value_enum, default_value_t = crate::stats::rozenas::Coarse::Leader, value_name = "WHO")]
+    pub coarse_candidates: crate::stats::rozenas::Coarse,
+    /// Also run the coarse-share test against the `spikes` package's beta-binomial
+    /// mixture null (fitted by EM; with a misfit diagnostic; slower).
+    #[arg(long)]
+    pub spikes: bool,
+    /// Also run the penultimate-digit test (Beber & Scacco-style, counts ≥ 100 only:
+    /// below that the last-but-one digit is not uniform by arithmetic alone).
+    #[arg(long)]
+    pub penultimate: bool,
     /// Also print the top N stations and commissions with their reasons.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -78,6 +96,14 @@ pub fn run(args: Args) -> Result<i32> {
         fingerprint: !args.no_fingerprint,
         fingerprint_bootstrap: args.fingerprint_bootstrap,
         digit_draws: args.digit_draws,
+        coarse: crate::stats::rozenas::RozenasOptions {
+            max_denominator: args.max_denominator,
+            draws: args.rozenas_draws,
+            candidates: args.coarse_candidates,
+            spikes: args.spikes,
+            ..Default::default()
+        },
+        penultimate: args.penultimate,
     };
     let a = analysis::run(ing, &opt);
     let written = write_outputs(&a, &args.out)?;
