@@ -310,3 +310,23 @@ fn russia_2018() {
     let res = r.results();
     assert!(res.iter().any(|x| x.test == "rozenas.leader.3/4" && x.q.is_some()));
 }
+
+/// The battery runs the test: national and per-fraction rows in `results` (so in
+/// tests.csv), the per-fraction table beside the integer peaks in summary.json.
+#[test]
+fn in_analyze_and_summary_json() {
+    use tallyscope::export::Exporter;
+    let e = sim(3000, 100, 400, 5, &[]);
+    let opt = tallyscope::analysis::Options { fingerprint: false, bootstrap: 0, digit_draws: 0, ..Default::default() };
+    let a = tallyscope::analysis::run_election(Arc::new(e), Default::default(), &opt);
+    let r = a.rozenas.as_ref().expect("rozenas ran");
+    let nat = a.nation("rozenas.leader").unwrap();
+    assert_eq!(nat.statistic as u64, r.get("rozenas.leader").unwrap().result.observed);
+    assert!(nat.p.is_some() && a.nation("rozenas.turnout").is_some());
+    assert!(a.results.iter().any(|t| t.test == "rozenas.leader.1/2" && t.q.is_some()));
+    let js: serde_json::Value = serde_json::from_slice(&tallyscope::export::summary_json::SummaryJson.serialize(&a).unwrap()).unwrap();
+    let c = &js["integer"]["coarse_fractions"]["leader"];
+    assert_eq!(c["fractions"].as_array().unwrap().len(), 31);
+    assert_eq!(c["observed"].as_f64().unwrap(), nat.statistic);
+    assert!(js["integer"]["leader"]["observed"].is_number());
+}

@@ -151,7 +151,8 @@ pub fn table(a: &Analysis) -> String {
     let _ = writeln!(s, "{}: {} stations, leader: {}", a.read.file, thousands(a.stations as u64), a.leader.as_deref().unwrap_or("-"));
     let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
     let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}", "test (nation)", "statistic", "expected", "z", "p");
-    for r in a.results.iter().filter(|r| r.scope == "nation") {
+    // per-fraction coarse-share rows are summarised below the table
+    for r in a.results.iter().filter(|r| r.scope == "nation" && !(r.test.starts_with("rozenas.") && r.test.contains('/'))) {
         let _ = writeln!(
             s,
             "{:<40} {:>14} {:>12} {:>8} {:>9}",
@@ -161,6 +162,28 @@ pub fn table(a: &Analysis) -> String {
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             fmt_p(r.p)
         );
+    }
+    if let Some(rz) = &a.rozenas {
+        let _ = writeln!(s, "\ncoarse vote shares (Rozenas; k/d with d <= {}; per-fraction q-values):", rz.max_denominator);
+        for c in &rz.ratios {
+            let t = &c.result;
+            let flagged: Vec<String> = t
+                .fractions
+                .iter()
+                .filter(|f| f.q < 0.05)
+                .map(|f| format!("{} ({:+.0}, q {})", f.fraction, f.observed as f64 - f.null_mean, fmt_p(Some(f.q))))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {}: {} stations vs {:.0} ± {:.0} expected, p {}; fractions with q < 0.05: {}",
+                c.ratio,
+                t.observed,
+                t.null_mean,
+                t.null_sd,
+                fmt_p(Some(t.p)),
+                if flagged.is_empty() { "none".into() } else { flagged.join(", ") }
+            );
+        }
     }
     if let Some(r) = a.nation("shpilkin.anomalous_votes") {
         let _ = writeln!(

@@ -82,7 +82,7 @@
 //! integral transform `u_i = F(x_i − 1) + V·f(x_i)` under the fitted mixture is uniform
 //! when the model describes the shares; `rozenas.spikes.misfit.leader` gives the
 //! Kolmogorov–Smirnov distance `D` of the `u_i` from uniform with its asymptotic p and the
-//! chi-square of their deciles; `D > 0.02` is flagged in the notes — the mixture's
+//! chi-square of their deciles; `p < 0.001` is flagged in the notes — the mixture's
 //! coarse-share expectations are then not to be trusted (a smooth mixture of a few
 //! components rarely fits 100,000 real stations; this is why the perturbation null is the
 //! default).
@@ -866,11 +866,14 @@ impl RozenasReport {
                 );
                 let mut t = national_row(&name, &r.ratio, &s.result, &o, &null);
                 t.extra.insert("misfit_ks".into(), s.misfit_ks);
-                if s.misfit_ks > 0.02 {
+                if s.misfit_p < 0.001 {
                     t.notes.push(format!(
-                        "MISFIT: the mixture does not describe the shares (PIT KS distance {:.3} > 0.02): its coarse-share expectations are unreliable here",
-                        s.misfit_ks
+                        "MISFIT: the mixture does not describe the shares (randomized PIT not uniform: KS distance {:.3}, p {:.1e}): its coarse-share expectations are unreliable here",
+                        s.misfit_ks, s.misfit_p
                     ));
+                }
+                if !s.mixture.converged {
+                    t.notes.push(format!("EM stopped after {} iterations before converging (relative log-likelihood change > 1e-8)", s.mixture.iterations));
                 }
                 v.push(t);
                 v.extend(fraction_rows(&name, &s.result));
