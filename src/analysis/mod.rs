@@ -9,7 +9,7 @@ pub mod reconcile;
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
 use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};
-use crate::stats::{self, TestResult, digits, fingerprint, integer, shape, shpilkin};
+use crate::stats::{self, TestResult, digits, fingerprint, integer, rozenas, shape, shpilkin};
 use crate::model::Election;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,11 +32,25 @@ pub struct Options {
     pub digit_draws: usize,
     /// Monte Carlo draws cross-checking the integer test's exact null (0: none).
     pub mc: usize,
+    /// Rozenas' coarse-share test (its `leader` and `seed` are taken from these options).
+    pub coarse: rozenas::RozenasOptions,
+    /// Run the opt-in penultimate-digit test (valid for counts ≥ 100 only).
+    pub penultimate: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { leader: None, seed: 20_260_101, bootstrap: 100, fingerprint_bootstrap: 0, fingerprint: true, digit_draws: 99, mc: 0 }
+        Options {
+            leader: None,
+            seed: 20_260_101,
+            bootstrap: 100,
+            fingerprint_bootstrap: 0,
+            fingerprint: true,
+            digit_draws: 99,
+            mc: 0,
+            coarse: Default::default(),
+            penultimate: false,
+        }
     }
 }
 
@@ -55,6 +69,8 @@ pub struct Analysis {
     pub integer: Option<integer::IntegerReport>,
     /// The fingerprint fit in full (histograms for the charts).
     pub fingerprint: Option<fingerprint::FingerprintResult>,
+    /// Rozenas' coarse-share test with its per-fraction tables.
+    pub rozenas: Option<rozenas::RozenasReport>,
     /// Station scores, in station order (see `rank::order`).
     pub stations_ranked: Vec<StationScore>,
     /// Scores of the units of the lowest level above stations (commissions) and of the
@@ -114,12 +130,21 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut int_r = None;
     let mut fp_r = None;
     let mut dig_r = None;
+    let mut roz_r = None;
     rayon::scope(|s| {
+        s.spawn(|_| {
+            let (v, t) = timed("rozenas", || {
+                rozenas::analyze(e, &rozenas::RozenasOptions { leader, seed: opt.seed, ..opt.coarse.clone() })
+            });
+            roz_r = Some(v);
+            log(t);
+        });
         s.spawn(|_| {
             let (v, t) = timed("digits", || {
                 let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, ..Default::default() };
                 o.resample.draws = opt.digit_draws;
                 o.resample.seed = opt.seed;
+                o.penultimate = opt.penultimate;
                 digits::analyze(e, &o)
             });
             dig_r = Some(v);
@@ -181,6 +206,16 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         Ok(d) => results.extend(d.results()),
         Err(err) => skipped.push(("digits".to_string(), err.to_string())),
     }
+    let rozenas = match roz_r.expect("rozenas ran") {
+        Ok(r) => {
+            results.extend(r.results());
+            Some(r)
+        }
+        Err(err) => {
+            skipped.push(("rozenas".to_string(), err.to_string()));
+            None
+        }
+    };
     let fingerprint = match fp_r {
         Some(Ok(f)) => {
             results.extend(f.test_results("nation"));
@@ -286,6 +321,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         check_report,
         integer,
         fingerprint,
+        rozenas,
         skipped,
         results,
         timings,

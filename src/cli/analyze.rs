@@ -70,6 +70,24 @@ pub struct Args {
     /// stations); the draws' mean, sd and p are printed and saved next to the exact ones.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub mc: usize,
+    /// Coarse vote shares (Rozenas 2017): largest denominator d of a fraction k/d that
+    /// counts as coarse (1/2, 2/3, 3/4 … with d ≤ this).
+    #[arg(long, default_value_t = 10, value_name = "D")]
+    pub max_denominator: u32,
+    /// Monte Carlo draws B of the coarse-share null (p = (1 + #{T* ≥ T})/(B + 1)).
+    #[arg(long, default_value_t = 999, value_name = "B")]
+    pub rozenas_draws: usize,
+    /// Whose shares the coarse-share test checks: the leader's, or every candidate's.
+    #[arg(long, value_enum, default_value_t = crate::stats::rozenas::Coarse::Leader, value_name = "WHO")]
+    pub coarse_candidates: crate::stats::rozenas::Coarse,
+    /// Also run the coarse-share test against the `spikes` package's beta-binomial
+    /// mixture null (fitted by EM; with a misfit diagnostic; slower).
+    #[arg(long)]
+    pub spikes: bool,
+    /// Also run the penultimate-digit test (Beber & Scacco-style, counts ≥ 100 only:
+    /// below that the last-but-one digit is not uniform by arithmetic alone).
+    #[arg(long)]
+    pub penultimate: bool,
     /// Also print the top N stations and commissions with their reasons.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -138,6 +156,14 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         fingerprint_bootstrap: args.fingerprint_bootstrap,
         digit_draws: args.digit_draws,
         mc: args.mc,
+        coarse: crate::stats::rozenas::RozenasOptions {
+            max_denominator: args.max_denominator,
+            draws: args.rozenas_draws,
+            candidates: args.coarse_candidates,
+            spikes: args.spikes,
+            ..Default::default()
+        },
+        penultimate: args.penultimate,
     })
 }
 
@@ -172,7 +198,8 @@ pub fn table(a: &Analysis) -> String {
     let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
     let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}  {}", "test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this");
     let mut not_applicable = 0;
-    for r in a.results.iter().filter(|r| r.scope == "nation") {
+    // per-fraction coarse-share rows are summarised below the table
+    for r in a.results.iter().filter(|r| r.scope == "nation" && !(r.test.starts_with("rozenas.") && r.test.contains('/'))) {
         let cal = match (r.p, r.calibrated_alpha) {
             (None, _) => String::new(),
             (Some(_), None) => "not measured".into(),
@@ -211,6 +238,28 @@ pub fn table(a: &Analysis) -> String {
                 fmt_p(Some(r.extra["mc_p"])),
                 r.null_mean.unwrap_or(f64::NAN),
                 r.null_sd.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    if let Some(rz) = &a.rozenas {
+        let _ = writeln!(s, "\ncoarse vote shares (Rozenas; k/d with d <= {}; per-fraction q-values):", rz.max_denominator);
+        for c in &rz.ratios {
+            let t = &c.result;
+            let flagged: Vec<String> = t
+                .fractions
+                .iter()
+                .filter(|f| f.q < 0.05)
+                .map(|f| format!("{} ({:+.0}, q {})", f.fraction, f.observed as f64 - f.null_mean, fmt_p(Some(f.q))))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {}: {} stations vs {:.0} ± {:.0} expected, p {}; fractions with q < 0.05: {}",
+                c.ratio,
+                t.observed,
+                t.null_mean,
+                t.null_sd,
+                fmt_p(Some(t.p)),
+                if flagged.is_empty() { "none".into() } else { flagged.join(", ") }
             );
         }
     }

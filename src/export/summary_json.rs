@@ -33,6 +33,34 @@ impl Exporter for SummaryJson {
                 integer.insert(key.into(), count_block(r));
             }
         }
+        // Coarse vote shares (Rozenas) beside the 0.1 pp integer peaks: both count round
+        // results, at simple fractions and at whole percentages respectively.
+        if let Some(r) = &a.rozenas {
+            let mut coarse = Map::new();
+            for c in &r.ratios {
+                let key = c.test.trim_start_matches("rozenas.").to_string();
+                let mut b = a.nation(&c.test).map(count_block).unwrap_or(Value::Null);
+                if let Value::Object(m) = &mut b {
+                    m.insert("ratio".into(), json!(c.ratio));
+                    m.insert("p_exact".into(), json!(c.result.p_exact));
+                    m.insert("draws".into(), json!(c.result.draws));
+                    m.insert("fractions".into(), json!(c.result.fractions));
+                    if let Some(s) = &c.spikes {
+                        m.insert("spikes".into(), json!({
+                            "observed": s.result.observed, "expected": s.result.null_mean, "sd": s.result.null_sd,
+                            "p": s.result.p, "p_exact": s.result.p_exact, "mixture": s.mixture,
+                            "misfit_ks": s.misfit_ks, "misfit_p": s.misfit_p, "misfit_chi2_deciles": s.misfit_chi2,
+                            "fractions": s.result.fractions,
+                        }));
+                    }
+                }
+                coarse.insert(key, b);
+            }
+            coarse.insert("max_denominator".into(), json!(r.max_denominator));
+            coarse.insert("sigma_logit".into(), json!(r.sigma));
+            coarse.insert("notes".into(), json!(r.notes));
+            integer.insert("coarse_fractions".into(), Value::Object(coarse));
+        }
         let v = json!({
             "tallyscope_version": env!("CARGO_PKG_VERSION"),
             "file": a.read.file,

@@ -27,6 +27,14 @@
 //!   percentile bootstrap interval (`extra.ci_lo`, `extra.ci_hi`, `bootstrap` resamples,
 //!   seeded). Percentages need a denominator `≥ min_denominator` (default 100): below that
 //!   percentages are coarse and land on multiples of 5 by arithmetic alone.
+//! * `digits.penultimate.chi2.<candidate>`, `digits.penultimate.chi2.pooled` (opt-in,
+//!   `DigitOptions::penultimate`, `analyze --penultimate`): Pearson chi-square (9 df) of the
+//!   last-but-one (tens) digit of counts `≥ min_penultimate` (default 100) against uniform.
+//!   Validity: the tens digit is uniform only when counts spread smoothly over many
+//!   hundreds; counts below 100 are excluded by requirement (their tens digit is the
+//!   leading digit, Benford-like), and even above it stations of similar few-hundred sizes
+//!   make it reject clean elections (DESIGN.md §3): read it with its calibrated rate
+//!   (measured in `tests/digits.rs`).
 //! * `digits.2bl.chi2.<candidate>`, `digits.2bl.chi2.pooled`: second digits of counts `≥ 10`.
 //!   The statistic is the chi-square against the **resampled null**'s expected frequencies
 //!   and the p-value is the resampled one (below). The classical Benford chi-square and its
@@ -103,6 +111,43 @@ pub fn second_digit(c: u32) -> Option<usize> {
         x /= 10;
     }
     Some((x % 10) as usize)
+}
+
+/// Last-but-one (tens) digit (`None` for `c < 10`).
+#[inline]
+pub fn penultimate_digit(c: u32) -> Option<usize> {
+    (c >= 10).then_some(((c / 10) % 10) as usize)
+}
+
+/// Penultimate-digit chi-square per candidate and pooled (9 df against uniform).
+pub fn penultimate_results(tallies: &[[u64; 10]], names: &[String], scope: &str, min: u32) -> Vec<TestResult> {
+    let mut pooled = [0u64; 10];
+    for h in tallies {
+        for d in 0..10 {
+            pooled[d] += h[d];
+        }
+    }
+    let mut out = Vec::new();
+    for (name, h) in names.iter().zip(tallies).chain(std::iter::once((&"pooled".to_string(), &pooled))) {
+        let n: u64 = h.iter().sum();
+        if n == 0 {
+            continue;
+        }
+        let (x, p) = chi2_uniform(h);
+        let mut r = TestResult::new(format!("digits.penultimate.chi2.{name}"), scope, x, n as usize);
+        r.null_mean = Some(9.0);
+        r.null_sd = Some(18f64.sqrt());
+        r.p = Some(p);
+        r.effect = Some((x / n as f64).sqrt());
+        for d in 0..10 {
+            r.extra.insert(format!("d{d}"), h[d] as f64 / n as f64);
+        }
+        r.notes.push(format!(
+            "penultimate (tens) digit of counts >= {min} against uniform, Pearson chi-square 9 df (Beber & Scacco 2012 style); VALID ONLY where counts spread over many hundreds: below ~100 the tens digit is not uniform by arithmetic alone, and stations of similar, few-hundred sizes make it reject clean elections often; read it with its calibrated rate"
+        ));
+        out.push(r);
+    }
+    out
 }
 
 /// Second-digit Benford frequencies `q_d = Σ_{k=1..9} log10(1 + 1/(10k + d))`.
@@ -708,6 +753,10 @@ pub struct DigitOptions {
     pub unit_draws: usize,
     /// Bootstrap resamples per unit (200: 85 regions × 5 intervals stay fast).
     pub unit_bootstrap: usize,
+    /// Opt-in penultimate-digit test (`digits.penultimate.chi2.*`), see the module docs.
+    pub penultimate: bool,
+    /// Smallest count whose penultimate digit is tested (100).
+    pub min_penultimate: u32,
     pub seed: u64,
 }
 
@@ -726,6 +775,8 @@ impl Default for DigitOptions {
             resample: ResampleOptions::default(),
             unit_draws: 0,
             unit_bootstrap: 200,
+            penultimate: false,
+            min_penultimate: 100,
             seed: 20180318,
         }
     }
@@ -740,6 +791,9 @@ pub struct Tally {
     pub second: Vec<[u64; 10]>,
     /// Last-two-digit pairs, pooled over candidates.
     pub pairs: PairTally,
+    /// `penult[j]`: penultimate digits of candidate `j`'s counts `≥ min_penultimate`
+    /// (filled only when the test is asked for).
+    pub penult: Vec<[u64; 10]>,
     /// Last digits of `round(100·B/N)` (N ≥ min_denominator).
     pub pct_turnout: [u64; 10],
     /// Last digits of `round(100·v/V)` of the focus candidate (V ≥ min_denominator).
@@ -755,6 +809,7 @@ impl Tally {
             last: vec![[0; 10]; k],
             second: vec![[0; 10]; k],
             pairs: PairTally::default(),
+            penult: vec![[0; 10]; k],
             pct_turnout: [0; 10],
             pct_share: [0; 10],
             turnout: Vec::new(),
@@ -829,6 +884,9 @@ fn tally_units(cx: &Ctx, units: usize, unit_of: &dyn Fn(usize) -> usize) -> Vec<
             if c >= min2 {
                 u.second[j][second_digit(c).unwrap()] += 1;
                 u.pairs.add(c);
+            }
+            if cx.o.penultimate && c >= cx.o.min_penultimate.max(10) {
+                u.penult[j][penultimate_digit(c).unwrap()] += 1;
             }
         }
         if let (Some(b), Some(n)) = (cx.turnout_num, cx.registered) {
@@ -921,6 +979,10 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
             o.min_count
         ));
         out.push(r);
+    }
+    // ---- penultimate digits (opt-in)
+    if o.penultimate {
+        out.extend(penultimate_results(&t.penult, names, scope, o.min_penultimate));
     }
     // ---- repeated and adjacent last-two digits
     let pr = &t.pairs;

@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod digits;
 pub mod shape;
 pub mod shpilkin;
+pub mod rozenas;
 
 /// The common result of one statistical test on one unit.
 ///
