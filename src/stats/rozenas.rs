@@ -346,7 +346,8 @@ pub fn classify_all(x: &[u32], n: &[u32], fr: &Fractions) -> Vec<Option<usize>> 
 /// `B` draws of `T* = Σ_i Bernoulli(q_i)`. Stations are bucketed by `q_i` in
 /// `(2^-(k+1), 2^-k]`; within a bucket of bound `u`, candidates are visited by geometric
 /// skips of rate `u` and accepted with probability `q_i / u ≥ ½` (thinning), so a draw
-/// costs `O(Σ q_i + buckets)`. Draw `b` uses ChaCha8 with the seed and stream `b`.
+/// costs `O(Σ q_i + buckets)`. Draw `b` uses ChaCha8 with the seed and stream `b`;
+/// buckets are sorted by `q`, so the draws do not depend on the order of the stations.
 pub fn draw_null(q: impl IntoIterator<Item = f64>, o: &DrawOptions) -> Vec<u32> {
     let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); 64];
     for q in q {
@@ -359,7 +360,10 @@ pub fn draw_null(q: impl IntoIterator<Item = f64>, o: &DrawOptions) -> Vec<u32> 
         .into_iter()
         .enumerate()
         .filter(|(_, b)| !b.is_empty())
-        .map(|(k, b)| {
+        .map(|(k, mut b)| {
+            // Sorted: a draw depends on the multiset of q_i, not on the stations' row
+            // order (the same file with its rows shuffled gives the same p).
+            b.sort_by(f64::total_cmp);
             let u = 0.5f64.powi(k as i32);
             (u, 1.0 / (-u).ln_1p(), b)
         })
