@@ -43,9 +43,9 @@ fn auc_per_kind() {
     for (spec, min_auc) in [
         ("stuffing:0.05:0.3", 0.95),
         ("extreme:0.01:0.95", 0.95),
-        // Issue 5 asks 0.90; single integer landings are too common by chance to weigh
-        // more without hurting stuffing (measured 0.84 here): open work.
-        ("integer:0.02:5", 0.80),
+        // Landings weighed above a one-in-ten baseline (rank::INTEGER_BASELINE_POINTS):
+        // measured 0.929 here (0.84 when only landings with p < 0.01 counted).
+        ("integer:0.02:5", 0.90),
         ("arithmetic:0.01:0.05", 0.99),
         ("copy:0.01", 0.99),
     ] {
@@ -60,4 +60,5 @@ fn auc_per_kind() {
         assert!(auc >= min_auc, "{spec}: AUC {auc}");
     }
 }
+
 

@@ -36,6 +36,8 @@ pub struct Options {
     pub coarse: rozenas::RozenasOptions,
     /// Run the opt-in penultimate-digit test (valid for counts ≥ 100 only).
     pub penultimate: bool,
+    /// Score at which a station is flagged (default [`rank::FLAG_THRESHOLD`]).
+    pub flag_threshold: Option<f64>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             mc: 0,
             coarse: Default::default(),
             penultimate: false,
+            flag_threshold: None,
         }
     }
 }
@@ -73,6 +76,8 @@ pub struct Analysis {
     pub rozenas: Option<rozenas::RozenasReport>,
     /// Station scores, in station order (see `rank::order`).
     pub stations_ranked: Vec<StationScore>,
+    /// The score at which stations were flagged.
+    pub flag_threshold: f64,
     /// Scores of the units of the lowest level above stations (commissions) and of the
     /// top level (regions); empty without hierarchy.
     pub commissions: Vec<UnitScore>,
@@ -269,7 +274,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
         h
     });
-    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold: None });
+    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold: opt.flag_threshold });
     let unit_tests = |level: usize| -> Vec<UnitTest> {
         // Per-unit results of other tests, matched to units by their scope label.
         let l = &e.levels[level];
@@ -312,6 +317,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     Analysis {
         election: election.clone(),
         stations_ranked,
+        flag_threshold: opt.flag_threshold.unwrap_or(rank::FLAG_THRESHOLD),
         commissions,
         regions,
         read,

@@ -88,6 +88,10 @@ pub struct Args {
     /// below that the last-but-one digit is not uniform by arithmetic alone).
     #[arg(long)]
     pub penultimate: bool,
+    /// Score at which a station is flagged (default 3.2: about 0.1% of the stations of
+    /// clean simulated elections; each point is a factor 10 in improbability).
+    #[arg(long, value_name = "SCORE")]
+    pub flag_threshold: Option<f64>,
     /// Also print the top N stations and commissions with their reasons.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -164,6 +168,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
             ..Default::default()
         },
         penultimate: args.penultimate,
+        flag_threshold: args.flag_threshold,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::Result;
 /// one-sided p-value: turnout or leader share far above its commission (robust z,
 /// widened by the station's own binomial noise), the top-right corner of the
 /// fingerprint, an integer percentage its size makes improbable, broken arithmetic, an
-/// identical protocol. A station is flagged at a score of 3.4 or more, which flags about
+/// identical protocol. A station is flagged at a score of 3.2 or more, which flags about
 /// 0.1% of stations of clean simulated elections. Commissions and regions are scored
 /// from aggregated evidence: the share of flagged stations, medians against peer units,
 /// the turnout–share correlation inside them, integer-percentage excess.
@@ -30,12 +30,15 @@ pub struct Args {
     /// Seed of every randomised procedure.
     #[arg(long, default_value_t = 20_260_101, value_name = "S")]
     pub seed: u64,
+    /// Score at which a station is flagged (default 3.2, about 0.1% of clean stations).
+    #[arg(long, value_name = "SCORE")]
+    pub flag_threshold: Option<f64>,
 }
 
 pub fn run(args: Args) -> Result<i32> {
     let ing = args.input.load()?;
     report_rows(&ing.report);
-    let opt = analysis::Options { seed: args.seed, fingerprint: false, bootstrap: 0, ..Default::default() };
+    let opt = analysis::Options { seed: args.seed, fingerprint: false, bootstrap: 0, flag_threshold: args.flag_threshold, ..Default::default() };
     let a = analysis::run(ing, &opt);
     print!("{}", top_lists(&a, args.top));
     Ok(0)
@@ -53,7 +56,7 @@ pub fn top_lists(a: &Analysis, n: usize) -> String {
         n.min(e.len()),
         thousands(e.len() as u64),
         thousands(flagged as u64),
-        rank::FLAG_THRESHOLD
+        a.flag_threshold
     );
     for (k, &i) in rank::order(&a.stations_ranked).iter().take(n).enumerate() {
         let st = &a.stations_ranked[i];

@@ -40,14 +40,18 @@ pub const MIN_PEERS: usize = 8;
 /// An integer-percentage landing counts as evidence only when its probability (product
 /// over turnout and share; multiples of 5% weighed by the chance of landing on one) is
 /// below this.
-pub const INTEGER_MAX_P: f64 = 0.01;
+pub const INTEGER_MAX_P: f64 = 0.1;
+/// Points an integer landing loses before it counts: a landing is weighed against what
+/// one station in ten shows by chance (p = 0.1 ⇒ 0 points, p = 0.01 ⇒ 1 point), so the
+/// many chance landings of clean stations stay small next to a peer-group z.
+pub const INTEGER_BASELINE_POINTS: f64 = 1.0;
 /// Weight, in stations, of the pooled spread when shrinking a peer group's spread.
 pub const SHRINK_PEERS: f64 = 20.0;
 /// Evidence weaker than this (a z below about 2) adds to the score but is not listed
 /// among the reasons.
 pub const REASON_POINTS: f64 = 1.3;
 /// Score at or above which a station is flagged.
-pub const FLAG_THRESHOLD: f64 = 3.4;
+pub const FLAG_THRESHOLD: f64 = 3.2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -284,7 +288,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
             if !what.is_empty() && p < INTEGER_MAX_P {
                 s.evidence.push(Evidence {
                     kind: Kind::Integer,
-                    points: points(p),
+                    points: (points(p) - INTEGER_BASELINE_POINTS).max(0.0),
                     text: format!(
                         "{} (p = {} for a station of {} voters)",
                         what.join(" and "),
