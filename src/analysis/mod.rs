@@ -63,6 +63,8 @@ pub struct Analysis {
     pub results: Vec<TestResult>,
     /// (method, seconds).
     pub timings: Vec<(String, f64)>,
+    /// The seed every randomised procedure used (`Options::seed`), for the report.
+    pub seed: u64,
 }
 
 impl Analysis {
@@ -267,5 +269,6 @@ pub fn run_election(election: Arc<Election>, read: ReadReport, opt: &Options) ->
         skipped,
         results,
         timings,
+        seed: opt.seed,
     }
 }

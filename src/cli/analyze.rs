@@ -16,6 +16,11 @@ use std::time::Instant;
 ///   tests.csv       one row per test × unit: statistic, null mean and sd, z, p, BH q,
 ///                   calibrated type-I rate, effect, notes
 ///   violations.csv  every broken control relation, with its line in the input
+///   report.html     the whole report in one self-contained file (charts inlined, no
+///                   network): what was read, checks, every test with a plain reading
+///                   and its caveat, the charts, the top stations and commissions
+///   report.md       the same text in Markdown, linking the chart files
+///   charts/         every chart as PNG and SVG (see `tallyscope plot --help`)
 /// and prints a readable table of the national results on stdout.
 ///
 /// Every randomised procedure (bootstrap intervals, simulated nulls) takes --seed:
@@ -56,6 +61,9 @@ pub struct Args {
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip the charts (DIR/charts/*.png, *.svg) and the report (report.html, report.md).
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 pub fn run(args: Args) -> Result<i32> {
@@ -80,7 +88,7 @@ pub fn run(args: Args) -> Result<i32> {
         digit_draws: args.digit_draws,
     };
     let a = analysis::run(ing, &opt);
-    let written = write_outputs(&a, &args.out)?;
+    let written = write_outputs_with(&a, &args.out, !args.no_charts)?;
     if !args.quiet {
         print!("{}", table(&a));
         if let Some(n) = args.top {
@@ -96,8 +104,14 @@ pub fn run(args: Args) -> Result<i32> {
     Ok(0)
 }
 
-/// Writes every exporter's file and `violations.csv` into `dir` (created if missing).
+/// Writes every exporter's file and `violations.csv`, then the charts and the report,
+/// into `dir` (created if missing).
 pub fn write_outputs(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    write_outputs_with(a, dir, true)
+}
+
+/// [`write_outputs`], with or without the charts and the report.
+pub fn write_outputs_with(a: &Analysis, dir: &std::path::Path, charts: bool) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     use rayon::prelude::*;
     let mut written: Vec<PathBuf> =
@@ -107,6 +121,20 @@ pub fn write_outputs(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>
     super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))
         .map_err(|e| Error::io(v.display().to_string(), e))?;
     written.push(v);
+    // ---- charts and the report (issue 6), after the other outputs
+    if charts {
+        written.extend(write_report(a, dir)?);
+    }
+    Ok(written)
+}
+
+/// Draws every chart into `dir/charts/` (PNG and SVG, in parallel) and writes
+/// `report.html` and `report.md` into `dir`; returns the charts directory and the reports.
+pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let charts = dir.join("charts");
+    let (drawn, skipped) = crate::render::render_all(a, &charts)?;
+    let mut written = vec![charts];
+    written.extend(crate::report::write(a, dir, &drawn, &skipped, &crate::report::Meta::from_env())?);
     Ok(written)
 }
 
