@@ -12,6 +12,8 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod rank;
+pub mod render;
+pub mod report;
 pub mod simulate;
 pub mod stats;
 

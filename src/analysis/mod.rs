@@ -88,6 +88,8 @@ pub struct Analysis {
     pub results: Vec<TestResult>,
     /// (method, seconds).
     pub timings: Vec<(String, f64)>,
+    /// The seed every randomised procedure used (`Options::seed`), for the report.
+    pub seed: u64,
 }
 
 impl Analysis {
@@ -331,5 +333,6 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         skipped,
         results,
         timings,
+        seed: opt.seed,
     }
 }

@@ -23,6 +23,11 @@ use std::time::Instant;
 ///                   calibrated type-I rate, effect, notes
 ///   violations.csv  every broken control relation, with its line in the input
 ///   stations, commissions, regions (.csv/.json/.parquet by --format) the ranked lists
+///   report.html     the whole report in one self-contained file (charts inlined, no
+///                   network): what was read, checks, every test with a plain reading
+///                   and its caveat, the charts, the top stations and commissions
+///   report.md       the same text in Markdown, linking the chart files
+///   charts/         every chart as PNG and SVG (see `tallyscope plot --help`)
 /// and prints a readable table of the national results on stdout.
 ///
 /// Every randomised procedure (bootstrap intervals, simulated nulls) takes --seed:
@@ -98,6 +103,9 @@ pub struct Args {
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip the charts (DIR/charts/*.png, *.svg) and the report (report.html, report.md).
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 pub fn run(args: Args) -> Result<i32> {
@@ -120,7 +128,7 @@ pub fn run(args: Args) -> Result<i32> {
     });
     let t2 = Instant::now();
     bar.set_message("writing results");
-    let written = write_outputs(&a, &args.out, &args.format)?;
+    let written = write_outputs(&a, &args.out, &args.format, !args.no_charts)?;
     bar.finish_and_clear();
     if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
         eprintln!("phases: read {:.3} s, analysis {:.3} s, write {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64());
@@ -173,8 +181,8 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
 }
 
 /// Writes every exporter's file (tables in `formats`) and `violations.csv` into `dir`
-/// (created if missing).
-pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::Format]) -> Result<Vec<PathBuf>> {
+/// (created if missing), then, with `charts`, the charts and the report.
+pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::Format], charts: bool) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     use rayon::prelude::*;
     let mut written: Vec<PathBuf> =
@@ -184,6 +192,20 @@ pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::For
     super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))
         .map_err(|e| Error::io(v.display().to_string(), e))?;
     written.push(v);
+    // ---- charts and the report (issue 6), after the other outputs
+    if charts {
+        written.extend(write_report(a, dir)?);
+    }
+    Ok(written)
+}
+
+/// Draws every chart into `dir/charts/` (PNG and SVG, in parallel) and writes
+/// `report.html` and `report.md` into `dir`; returns the charts directory and the reports.
+pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let charts = dir.join("charts");
+    let (drawn, skipped) = crate::render::render_all(a, &charts)?;
+    let mut written = vec![charts];
+    written.extend(crate::report::write(a, dir, &drawn, &skipped, &crate::report::Meta::from_env())?);
     Ok(written)
 }
 

@@ -124,7 +124,7 @@ pub fn run(args: Args) -> Result<i32> {
             one.out = args.out.join(name);
             let opt = options(&one, &ing.election)?;
             let a = analysis::run(ing, &opt);
-            write_outputs(&a, &one.out, &one.format)?;
+            write_outputs(&a, &one.out, &one.format, !one.no_charts)?;
             bar.inc(1);
             Ok((a, t.elapsed().as_secs_f64()))
         })

@@ -10,6 +10,7 @@ pub mod check;
 pub mod demo;
 pub mod input;
 pub mod inspect;
+pub mod plot;
 pub mod progress;
 pub mod rank;
 pub mod simulate;
@@ -40,6 +41,7 @@ pub enum Command {
     Simulate(simulate::Args),
     Calibrate(calibrate::Args),
     Demo(demo::Args),
+    Plot(plot::Args),
 }
 
 pub fn run(cli: Cli) -> crate::Result<i32> {
@@ -51,5 +53,6 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Simulate(a) => simulate::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Plot(a) => plot::run(a),
     }
 }

@@ -1,0 +1,99 @@
+//! Turnout and leader-share histograms, by stations (top panel) and by voters (bottom),
+//! at 0.1 pp bins (integer-percentage bins marked, numerators jittered; Kobak et al.) or
+//! at 1 pp bins.
+
+use super::style::{self, ACCENT, AXIS, GRID, MAIN, TICK};
+use super::{Ctx, DrawResult, data};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    Turnout,
+    Share,
+}
+
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Var, width: f64) -> DrawResult<DB> {
+    let d = cx.data;
+    let fine = width < 1.0;
+    let (what, x_desc) = match var {
+        Var::Turnout => ("Turnout", format!("Turnout: ballots {} / registered voters, %", d.turnout_basis)),
+        Var::Share => ("Leader's share", format!("{}'s share of ballots in the boxes (v/C), %", style::clip(cx.leader(), 60))),
+    };
+    let x: &[f64] = match (var, fine) {
+        (Var::Turnout, true) => &d.turnout_jit,
+        (Var::Turnout, false) => &d.turnout,
+        (Var::Share, true) => &d.share_jit,
+        (Var::Share, false) => &d.share_c,
+    };
+    let bin = if fine { "0.1 pp" } else { "1 pp" };
+    let title = format!("{what} at {bin} bins — {}", cx.source);
+    let mut subtitle = d.inclusion();
+    if fine {
+        subtitle.push_str("; numerators jittered ±0.5 (Kobak et al.); bins centred on integer % in orange");
+    }
+    if d.above_one > 0 && var == Var::Turnout {
+        subtitle.push_str(&format!("; {} above 100% not shown", d.above_one));
+    }
+    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let panels = area.split_evenly((2, 1));
+    for (k, panel) in panels.iter().enumerate() {
+        let by_voters = k == 1;
+        let (centres, h) = data::histogram(x, by_voters.then_some(d.voters.as_slice()), width, fine);
+        let ymax = h.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.08;
+        let y_desc = if by_voters { format!("Voters per {bin} bin") } else { format!("Stations per {bin} bin") };
+        let mut chart = ChartBuilder::on(panel)
+            .margin(8)
+            .margin_right(24)
+            .x_label_area_size(if by_voters { 56 } else { 36 })
+            .y_label_area_size(96)
+            .build_cartesian_2d(0f64..100f64, 0f64..ymax)?;
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(11)
+            .y_labels(6)
+            .x_label_formatter(&|v| format!("{v:.0}%"))
+            .y_label_formatter(&|v| style::compact(*v))
+            .label_style(style::text(TICK))
+            .axis_desc_style(style::text(AXIS))
+            .y_desc(y_desc)
+            .disable_x_mesh()
+            .bold_line_style(GRID)
+            .light_line_style(TRANSPARENT);
+        if by_voters {
+            mesh.x_desc(x_desc.clone());
+        }
+        mesh.draw()?;
+        let half = width / 2.0;
+        let is_integer = |c: f64| fine && (c - c.round()).abs() < 1e-6;
+        chart
+            .draw_series(
+                centres
+                    .iter()
+                    .zip(&h)
+                    .filter(|&(&c, &y)| y > 0.0 && !is_integer(c))
+                    .map(|(&c, &y)| Rectangle::new([(c - half, 0.0), (c + half, y)], MAIN.filled())),
+            )?
+            .label(if by_voters { format!("voters (ballots {})", d.turnout_basis) } else { "polling stations".to_string() })
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], MAIN.filled()));
+        if fine {
+            chart
+                .draw_series(
+                    centres
+                        .iter()
+                        .zip(&h)
+                        .filter(|&(&c, &y)| y > 0.0 && is_integer(c))
+                        .map(|(&c, &y)| Rectangle::new([(c - half, 0.0), (c + half, y)], ACCENT.filled())),
+                )?
+                .label("bins centred on an integer percentage (±0.05 pp)")
+                .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCENT.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(style::text(TICK))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .draw()?;
+    }
+    Ok(())
+}

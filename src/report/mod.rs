@@ -1,0 +1,374 @@
+//! The report: `report.html` (one self-contained file: charts inlined as PNG data URIs,
+//! styles inline, no scripts, no network; readable on a laptop and printable) and
+//! `report.md` (the same text, with links to the chart files).
+//!
+//! The content is built once as a small document model ([`Block`]s of plain text) and
+//! written by [`html`] and [`markdown`], which escape every piece of text: names in the
+//! input (regions, candidates, station ids, the file name) reach the output only through
+//! [`html::escape`] or [`markdown::escape`].
+
+pub mod html;
+pub mod markdown;
+pub mod reading;
+
+use crate::analysis::Analysis;
+use crate::error::{Error, Result};
+use crate::export::thousands;
+use crate::model::Role;
+use crate::rank;
+use crate::render::{Chart, Drawn, Format};
+use std::path::{Path, PathBuf};
+
+/// Rows of each top list.
+pub const TOP: usize = 20;
+
+/// One table cell: the text and an optional secondary line (a caveat), shown smaller.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    pub text: String,
+    pub note: String,
+    /// Draw attention (e.g. "not applicable here", a significant result).
+    pub mark: bool,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell { text, ..Default::default() }
+    }
+}
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell { text: text.to_string(), ..Default::default() }
+    }
+}
+
+/// A piece of the report. All text is plain (unescaped).
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// Level 2 or 3.
+    Heading(u8, String),
+    Para(String),
+    /// A secondary paragraph (caveats, definitions).
+    Note(String),
+    List(Vec<String>),
+    /// `(label, value)` pairs.
+    Facts(Vec<(String, String)>),
+    Table { head: Vec<String>, rows: Vec<Vec<Cell>> },
+    /// A chart: its PNG (inlined in HTML) and the files' names relative to the report.
+    Chart { chart: Chart, png: Option<Vec<u8>>, files: Vec<String> },
+    Code(String),
+}
+
+/// The whole report.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub title: String,
+    pub subtitle: String,
+    pub blocks: Vec<Block>,
+}
+
+/// How the run was invoked, for "how to reproduce".
+#[derive(Debug, Clone)]
+pub struct Meta {
+    /// The command line, shell-quoted.
+    pub command: String,
+}
+
+impl Meta {
+    /// This process' command line.
+    pub fn from_env() -> Meta {
+        let args: Vec<String> = std::env::args().collect();
+        let mut parts = Vec::with_capacity(args.len());
+        for (k, a) in args.iter().enumerate() {
+            let a = if k == 0 { Path::new(a).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.clone()) } else { a.clone() };
+            parts.push(shell_quote(&a));
+        }
+        Meta { command: parts.join(" ") }
+    }
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "-_./=:,@+%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn file_section(a: &Analysis, b: &mut Vec<Block>) {
+    let e = a.election();
+    let r = &a.read;
+    b.push(Block::Heading(2, "The file and what was recognised".into()));
+    let mut facts = vec![
+        ("File".to_string(), r.file.clone()),
+        ("Container, layout".to_string(), format!("{}, {} (delimiter {:?}{})", r.container, r.layout, r.delimiter, if r.bom { ", BOM" } else { "" })),
+        (
+            "Rows".to_string(),
+            format!(
+                "{} data rows: {} used, {} unpublished protocols, {} filtered out, {} skipped as unreadable{}",
+                thousands(r.rows_in_file),
+                thousands(r.rows_used),
+                thousands(r.rows_unpublished),
+                thousands(r.rows_filtered),
+                thousands(r.rows_skipped),
+                if r.balanced() { " (all accounted for)" } else { " (DO NOT ADD UP)" }
+            ),
+        ),
+        ("Stations".to_string(), thousands(a.stations as u64)),
+    ];
+    let abroad = e.special.iter().filter(|s| matches!(s, Some(crate::model::Special::Abroad))).count();
+    let elec = e.special.iter().filter(|s| matches!(s, Some(crate::model::Special::Electronic))).count();
+    if abroad + elec > 0 {
+        facts.push(("Set aside by the tests".into(), format!("{abroad} stations abroad, {elec} electronic-voting pseudo-stations")));
+    }
+    if r.missing_pairs_as_zero > 0 {
+        facts.push(("Long format".into(), format!("{} station × candidate pairs with no row, counted as 0", thousands(r.missing_pairs_as_zero))));
+    }
+    facts.push(("Leader".into(), a.leader.clone().unwrap_or_else(|| "—".into())));
+    b.push(Block::Facts(facts));
+    // Protocol lines and their source columns.
+    let mut rows = Vec::new();
+    for role in Role::ALL {
+        let cols: Vec<&str> = r.columns.iter().filter(|c| c.used_as == role.key()).map(|c| c.name.as_str()).collect();
+        let found = e.has(role);
+        rows.push(vec![
+            Cell::from(format!("{}{}", role.key(), if role.symbol().is_empty() { String::new() } else { format!(" ({})", role.symbol()) })),
+            Cell { text: if found { cols.join(" + ") } else { "not in the file".into() }, mark: !found, ..Default::default() },
+        ]);
+    }
+    b.push(Block::Heading(3, "Protocol lines".into()));
+    b.push(Block::Table { head: vec!["line".into(), "source column(s)".into()], rows });
+    if !e.levels.is_empty() {
+        b.push(Block::Heading(3, "Hierarchy".into()));
+        let rows = e.levels.iter().map(|l| vec![Cell::from(l.name.clone()), Cell::from(l.column.clone()), Cell::from(thousands(l.n_units() as u64))]).collect();
+        b.push(Block::Table { head: vec!["level".into(), "column".into(), "units".into()], rows });
+    }
+    let totals = e.candidate_totals();
+    let sum: u64 = totals.iter().sum();
+    let mut order: Vec<usize> = (0..totals.len()).collect();
+    order.sort_by(|&x, &y| totals[y].cmp(&totals[x]).then(x.cmp(&y)));
+    b.push(Block::Heading(3, format!("Candidates ({})", e.candidates.len())));
+    let rows = order
+        .iter()
+        .map(|&j| {
+            vec![
+                Cell::from(e.candidates[j].clone()),
+                Cell::from(thousands(totals[j])),
+                Cell::from(if sum > 0 { format!("{:.2}%", 100.0 * totals[j] as f64 / sum as f64) } else { "—".into() }),
+            ]
+        })
+        .collect();
+    b.push(Block::Table { head: vec!["candidate".into(), "votes".into(), "share of candidate votes".into()], rows });
+    let ignored: Vec<String> = r.columns.iter().filter(|c| c.used_as == "ignored").map(|c| format!("column {} \"{}\": {}", c.index, c.name, c.how)).collect();
+    if !ignored.is_empty() {
+        b.push(Block::Note(format!("{} column(s) not used:", ignored.len())));
+        b.push(Block::List(ignored));
+    }
+    if !r.skips.is_empty() {
+        b.push(Block::Note("Rows skipped as unreadable (first ones):".into()));
+        b.push(Block::List(r.skips.iter().map(|s| format!("line {}: {}", s.line, s.reason)).collect()));
+    }
+}
+
+fn check_section(a: &Analysis, b: &mut Vec<Block>) {
+    let c = &a.check;
+    b.push(Block::Heading(2, "Protocol arithmetic".into()));
+    b.push(Block::Para(format!(
+        "{} of {} stations break at least one control relation. Every violation, with its line in the input, is in violations.csv.",
+        thousands(c.stations_with_violations as u64),
+        thousands(c.stations as u64)
+    )));
+    let rows = c
+        .rules
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::from(r.rule.key()),
+                Cell::from(r.relation),
+                if r.run {
+                    Cell { text: thousands(r.violations as u64), mark: r.violations > 0, ..Default::default() }
+                } else {
+                    Cell { text: "not run".into(), note: r.note.clone(), ..Default::default() }
+                },
+            ]
+        })
+        .collect();
+    b.push(Block::Table { head: vec!["rule".into(), "relation".into(), "violations".into()], rows });
+}
+
+fn tests_section(a: &Analysis, b: &mut Vec<Block>) {
+    b.push(Block::Heading(2, "The tests".into()));
+    b.push(Block::Note(
+        "Each row: what was measured, how to read its p-value, and the method's caveat. A test's calibrated α (its measured false-positive rate on clean elections simulated with this file's station sizes) is shown next to p when a calibration ran; above 8% the test is marked not applicable here. Evidence of an anomaly is not proof of fraud.".into(),
+    ));
+    for (prefix, heading, sees) in reading::FAMILIES {
+        let rs: Vec<&crate::stats::TestResult> = a.results.iter().filter(|r| r.scope == "nation" && r.test.starts_with(prefix)).collect();
+        let skipped: Vec<&(String, String)> = a.skipped.iter().filter(|(m, _)| prefix.starts_with(m.as_str())).collect();
+        if rs.is_empty() && skipped.is_empty() {
+            continue;
+        }
+        b.push(Block::Heading(3, heading.into()));
+        b.push(Block::Note(sees.into()));
+        for (m, why) in skipped {
+            b.push(Block::Para(format!("Not run ({m}): {why}")));
+        }
+        if rs.is_empty() {
+            continue;
+        }
+        let rows = rs
+            .iter()
+            .map(|r| {
+                let v = reading::verdict(r);
+                let na = reading::not_applicable(r);
+                vec![
+                    Cell::from(r.test.clone()),
+                    Cell { text: format!("{}: {v}", reading::reading(r)), note: r.notes.join("; "), mark: na },
+                    Cell { text: reading::fmt_p(r.p), mark: !na && r.p.is_some_and(|p| p < 0.05), ..Default::default() },
+                    Cell {
+                        text: r.calibrated_alpha.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "—".into()),
+                        note: if na { "not applicable here".into() } else { String::new() },
+                        mark: na,
+                    },
+                ]
+            })
+            .collect();
+        b.push(Block::Table { head: vec!["test".into(), "reading (and caveat)".into(), "p".into(), "calibrated α".into()], rows });
+    }
+    let others: Vec<&(String, String)> = a.skipped.iter().filter(|(m, _)| !reading::FAMILIES.iter().any(|(p, _, _)| p.starts_with(m.as_str()))).collect();
+    for (m, why) in others {
+        b.push(Block::Para(format!("Not run ({m}): {why}")));
+    }
+}
+
+fn charts_section(drawn: &[Drawn], skipped: &[(Chart, String)], b: &mut Vec<Block>) {
+    b.push(Block::Heading(2, "Charts".into()));
+    for c in Chart::ALL {
+        let mine: Vec<&Drawn> = drawn.iter().filter(|d| d.chart == c).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let png = mine.iter().find(|d| d.format == Format::Png).map(|d| d.bytes.clone());
+        let files = mine.iter().map(|d| format!("charts/{}.{}", c.key(), d.format.ext())).collect();
+        b.push(Block::Chart { chart: c, png, files });
+    }
+    if !skipped.is_empty() {
+        b.push(Block::Note("Not drawn:".into()));
+        b.push(Block::List(skipped.iter().map(|(c, why)| format!("{}: {why}", c.key())).collect()));
+    }
+}
+
+fn ranking_section(a: &Analysis, b: &mut Vec<Block>) {
+    let e = a.election();
+    b.push(Block::Heading(2, "Stations and commissions to look at".into()));
+    b.push(Block::Note(format!(
+        "Scores add named evidence, each piece worth −log10 of a one-sided p-value; a station is flagged at a score of {} or more (about 0.1% of stations of clean simulated elections). Evidence to look into, not a verdict: honest stations can be unusual. Full lists: stations.csv, commissions.csv, regions.csv.",
+        rank::FLAG_THRESHOLD
+    )));
+    let flagged = a.stations_ranked.iter().filter(|s| s.flagged).count();
+    b.push(Block::Heading(3, format!("Top {} of {} stations ({} flagged)", TOP.min(e.len()), thousands(e.len() as u64), thousands(flagged as u64))));
+    let rows = rank::order(&a.stations_ranked)
+        .iter()
+        .take(TOP)
+        .enumerate()
+        .map(|(k, &i)| {
+            let st = &a.stations_ranked[i];
+            vec![
+                Cell::from(format!("{}", k + 1)),
+                Cell { text: format!("{:.1}", st.score), mark: st.flagged, ..Default::default() },
+                Cell::from(e.describe(i)),
+                Cell::from(format!("{}", e.line[i])),
+                Cell::from(st.reasons()),
+            ]
+        })
+        .collect();
+    b.push(Block::Table { head: vec!["#".into(), "score".into(), "station".into(), "line".into(), "reasons".into()], rows });
+    if !a.commissions.is_empty() {
+        let top = crate::render::commissions::top(&a.commissions, TOP);
+        b.push(Block::Heading(3, format!("Top {} of {} commissions", top.len(), thousands(a.commissions.len() as u64))));
+        let rows = top
+            .iter()
+            .enumerate()
+            .map(|(k, u)| {
+                vec![
+                    Cell::from(format!("{}", k + 1)),
+                    Cell::from(format!("{:.1}", u.score)),
+                    Cell::from(u.path.join(" / ")),
+                    Cell::from(format!("{} ({} flagged)", u.stations, u.flagged)),
+                    Cell::from(u.reasons()),
+                ]
+            })
+            .collect();
+        b.push(Block::Table { head: vec!["#".into(), "score".into(), "commission".into(), "stations".into(), "reasons".into()], rows });
+    }
+}
+
+fn reproduce_section(a: &Analysis, meta: &Meta, b: &mut Vec<Block>) {
+    b.push(Block::Heading(2, "How to reproduce".into()));
+    b.push(Block::Para(format!(
+        "tallyscope {} with seed {}: the same file, version and seed give the same numbers. The command:",
+        env!("CARGO_PKG_VERSION"),
+        a.seed
+    )));
+    b.push(Block::Code(meta.command.clone()));
+    let t: Vec<String> = a.timings.iter().map(|(m, s)| format!("{m} {s:.2} s")).collect();
+    b.push(Block::Note(format!("Method wall times: {}.", t.join(", "))));
+}
+
+/// Builds the report's content.
+pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &Meta) -> Doc {
+    let name = Path::new(&a.read.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.read.file.clone());
+    let mut blocks = Vec::new();
+    let mut summary = vec![format!(
+        "{} stations; {} break the protocol arithmetic.",
+        thousands(a.stations as u64),
+        thousands(a.check.stations_with_violations as u64)
+    )];
+    if let Some(r) = a.nation("integer.either") {
+        summary.push(format!("Integer percentages: {}.", reading::reading(r)));
+    }
+    if let Some(r) = a.nation("shpilkin.anomalous_votes") {
+        summary.push(format!("Anomalous votes (Shpilkin): {}.", reading::reading(r)));
+    }
+    if let Some(f) = &a.fingerprint {
+        summary.push(format!("Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}.", f.fit.f_i, f.fit.f_e));
+    }
+    summary.push(format!("{} stations flagged by the ranking.", thousands(a.stations_ranked.iter().filter(|s| s.flagged).count() as u64)));
+    blocks.push(Block::List(summary));
+    file_section(a, &mut blocks);
+    check_section(a, &mut blocks);
+    tests_section(a, &mut blocks);
+    charts_section(drawn, skipped, &mut blocks);
+    ranking_section(a, &mut blocks);
+    reproduce_section(a, meta, &mut blocks);
+    Doc {
+        title: format!("tallyscope report: {name}"),
+        subtitle: format!("Election forensics on {} polling-station protocols; leader: {}", thousands(a.stations as u64), a.leader.as_deref().unwrap_or("—")),
+        blocks,
+    }
+}
+
+/// Writes `report.html` and `report.md` into `dir`.
+pub fn write(a: &Analysis, dir: &Path, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &Meta) -> Result<Vec<PathBuf>> {
+    let doc = build(a, drawn, skipped, meta);
+    let mut out = Vec::new();
+    for (name, text) in [("report.html", html::render(&doc)), ("report.md", markdown::render(&doc))] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| Error::io(p.display().to_string(), e))?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("e.csv"), "e.csv");
+        assert_eq!(shell_quote("--out=dir/x"), "--out=dir/x");
+        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

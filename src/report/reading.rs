@@ -1,0 +1,174 @@
+//! Plain-language readings of test results: one line saying what the number is, and a
+//! verdict that respects the test's calibration.
+
+use crate::export::thousands;
+use crate::stats::TestResult;
+
+/// A calibrated type-I rate above this (at α = 0.05) marks a test as not applicable to
+/// data shaped like this (DESIGN.md §3, "Calibration before conclusions").
+pub const NOT_APPLICABLE_ALPHA: f64 = 0.08;
+
+/// Whether the test's measured false-positive rate on clean elections like this one is
+/// too high for its p-value to mean what it says.
+pub fn not_applicable(r: &TestResult) -> bool {
+    r.calibrated_alpha.is_some_and(|a| a > NOT_APPLICABLE_ALPHA)
+}
+
+pub fn fmt_p(p: Option<f64>) -> String {
+    match p {
+        None => "—".into(),
+        Some(p) if p < 1e-4 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.4}"),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn num(x: f64) -> String {
+    if x.abs() >= 1e4 {
+        thousands(x.abs().round() as u64)
+    } else if x == x.round() {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// The verdict: how to read the p-value (or why not to).
+pub fn verdict(r: &TestResult) -> String {
+    if let Some(a) = r.calibrated_alpha.filter(|&a| a > NOT_APPLICABLE_ALPHA) {
+        return format!("not applicable here: it rejects {} of clean elections shaped like this one at the 5% level", pct(a));
+    }
+    match r.p {
+        None => "descriptive (no p-value)".into(),
+        Some(p) if p < 0.001 => "far outside what the null allows".into(),
+        Some(p) if p < 0.05 => "outside what the null usually gives (5% level)".into(),
+        Some(_) => "consistent with the null".into(),
+    }
+}
+
+/// One line saying what was measured.
+pub fn reading(r: &TestResult) -> String {
+    let t = r.test.as_str();
+    let m = r.null_mean;
+    let z = r.z().map(|z| format!(", z = {z:.1}")).unwrap_or_default();
+    if let Some(rest) = t.strip_prefix("integer.") {
+        let mut parts = rest.splitn(2, '.');
+        let what = match parts.next() {
+            Some("turnout") => "turnout",
+            Some("leader") => "the leader's share",
+            _ => "turnout or the leader's share",
+        };
+        let e = m.unwrap_or(0.0);
+        return match parts.next() {
+            None => format!(
+                "{} stations have {what} on an integer percentage; {} expected by chance (excess {:+.0}{z})",
+                num(r.statistic),
+                num(e),
+                r.statistic - e
+            ),
+            Some(w) => format!(
+                "the same weighted by {}: {} against {} expected{z}",
+                w.replace('_', " "),
+                num(r.statistic),
+                num(e)
+            ),
+        };
+    }
+    if let Some(c) = t.strip_prefix("digits.last.chi2.") {
+        let who = if c == "pooled" { "all candidates' counts".to_string() } else { format!("{c}'s counts") };
+        return format!("last digits of {who} against uniform: χ² = {:.1} (9 df, {} counts)", r.statistic, thousands(r.n as u64));
+    }
+    if let Some(c) = t.strip_prefix("digits.2bl.chi2.") {
+        let who = if c == "pooled" { "all candidates' counts".to_string() } else { format!("{c}'s counts") };
+        return format!("second digits of {who}: χ² = {:.1} against the expected frequencies ({} counts)", r.statistic, thousands(r.n as u64));
+    }
+    match t {
+        "digits.last.repeated" => format!("{} of counts end in two equal digits (10% expected)", pct(r.statistic)),
+        "digits.last.adjacent" => format!("{} of counts end in two adjacent digits (18% expected)", pct(r.statistic)),
+        "digits.LastC" => format!("mean last digit of the leader's counts {:.3} (4.5 expected)", r.statistic),
+        "digits.C05s" => format!("{} of the leader's counts end in 0 or 5 (20% expected)", pct(r.statistic)),
+        "digits.P05s" => format!("{} of rounded turnout percentages end in 0 or 5 (20% expected)", pct(r.statistic)),
+        "digits.P05s.share" => format!("{} of the leader's rounded percentages end in 0 or 5 (20% expected)", pct(r.statistic)),
+        "digits._2BL" => format!("mean second digit of the leader's counts {:.3} ({} under Benford)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_default()),
+        "fingerprint.f_incremental" => format!("the Klimek model puts {} of stations under incremental fraud", pct(r.statistic)),
+        "fingerprint.f_extreme" => format!("the Klimek model puts {} of stations under extreme fraud", pct(r.statistic)),
+        "shpilkin.anomalous_votes" => {
+            let ci = match (r.extra.get("ci_low"), r.extra.get("ci_high")) {
+                (Some(a), Some(b)) => format!(" (95% CI {} to {})", thousands(a.max(0.0).round() as u64), thousands(b.max(0.0).round() as u64)),
+                _ => String::new(),
+            };
+            format!("about {} votes for the leader beyond the ratio at the clean turnout peak{ci}", thousands(r.statistic.max(0.0).round() as u64))
+        }
+        "shape.sobyanin_slope" => format!("slope of leader votes / registered on turnout: {:.2} (above 1: the leader gains more votes than turnout adds)", r.statistic),
+        _ if t.contains("corr_turnout_share") => format!("correlation of turnout and the leader's share: r = {:.3}", r.statistic),
+        _ if t.contains("dip") => format!("Hartigan's dip statistic {:.4} (unimodality)", r.statistic),
+        _ if t.contains("skew") || t.contains("Skew") => format!("skewness {:.3} (0 for a symmetric distribution)", r.statistic),
+        _ if t.contains("kurt") || t.contains("Kurt") => format!("kurtosis {:.3} (3 for a normal distribution)", r.statistic),
+        _ => match m {
+            Some(m) => format!("statistic {} against {} expected{z}", num(r.statistic), num(m)),
+            None => format!("statistic {}", num(r.statistic)),
+        },
+    }
+}
+
+/// The families of tests, in report order: (test-name prefix, heading, what fraud the
+/// family can and cannot see).
+pub const FAMILIES: [(&str, &str, &str); 5] = [
+    (
+        "integer.",
+        "Integer percentages (Kobak, Shpilkin & Pshenichnikov 2016)",
+        "Sees protocols rounded or written to integer percentages of turnout or of the leader's share. Blind to stuffing that does not aim at round numbers.",
+    ),
+    (
+        "digits.",
+        "Digits: last digits (Beber & Scacco 2012), second digits (2BL, Mebane) and the Election Forensics Toolkit's statistics",
+        "Sees numbers invented by people (favoured last digits, too few repeats). Blind to proportional ballot stuffing, which leaves digits uniform. Small counts break last-digit uniformity by arithmetic alone; the classical Benford null rejects clean elections of similar-sized stations, so it is descriptive.",
+    ),
+    (
+        "fingerprint.",
+        "Election fingerprint (Klimek, Yegorov, Hanel & Thurner 2012)",
+        "Sees ballot stuffing and extreme fraud: turnout and the leader's share rising together toward 100%. The fitted fractions depend on the model's honest shape; read them as an order of magnitude.",
+    ),
+    (
+        "shape.",
+        "Shape of the distributions",
+        "Descriptive: skewness, kurtosis, unimodality and the turnout–share relation. Honest heterogeneity (rural and urban areas) moves all of them without any fraud.",
+    ),
+    (
+        "shpilkin.",
+        "Anomalous votes (Shpilkin)",
+        "Sees votes for the leader that rise with turnout beyond the ratio at the clean turnout peak. Assumes that ratio would not depend on turnout; rural areas both vote more and vote differently, so part of the estimate can be honest.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_and_verdicts() {
+        let mut r = TestResult::new("integer.either", "nation", 974.0, 5000);
+        r.null_mean = Some(920.7);
+        r.null_sd = Some(27.0);
+        r.p = Some(0.0264);
+        assert_eq!(
+            reading(&r),
+            "974 stations have turnout or the leader's share on an integer percentage; 920.7 expected by chance (excess +53, z = 2.0)"
+        );
+        assert_eq!(verdict(&r), "outside what the null usually gives (5% level)");
+        r.calibrated_alpha = Some(0.11);
+        assert!(not_applicable(&r));
+        assert!(verdict(&r).starts_with("not applicable here: it rejects 11.0%"), "{}", verdict(&r));
+        r.calibrated_alpha = Some(0.05);
+        assert!(!not_applicable(&r));
+        r.p = None;
+        assert_eq!(verdict(&r), "descriptive (no p-value)");
+        let c = TestResult::new("digits.C05s", "nation", 0.1963, 100);
+        assert_eq!(reading(&c), "19.6% of the leader's counts end in 0 or 5 (20% expected)");
+    }
+}
