@@ -72,7 +72,7 @@ pub fn render(doc: &Doc) -> String {
     let mut o = String::with_capacity(1 << 20);
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"sub\">{}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"sub\">{}</p>\n",
         escape(&doc.title),
         escape(&doc.title),
         escape(&doc.subtitle)
@@ -125,7 +125,7 @@ pub fn render(doc: &Doc) -> String {
                 let _ = write!(o, "<figure id=\"chart-{}\">", escape(chart.key()));
                 if let Some(bytes) = png {
                     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-                    let _ = write!(o, "<img alt=\"{}\" src=\"data:image/png;base64,{b64}\">", escape(chart.describe()));
+                    let _ = write!(o, "<img alt=\"{}\" src=\"data:image/png;base64,{b64}\"/>", escape(chart.describe()));
                 }
                 let links: Vec<String> = files.iter().map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f))).collect();
                 let _ = writeln!(o, "<figcaption>{} — {}</figcaption></figure>", escape(&capitalise(chart.describe())), links.join(", "));
