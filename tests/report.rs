@@ -222,6 +222,33 @@ fn report_is_self_contained() {
     }
 }
 
+#[test]
+fn plot_draws_one_chart_in_the_format_of_the_extension() {
+    let csv = fixture().join("election.csv");
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["png", "svg"] {
+        let path = dir.path().join(format!("digits.{ext}"));
+        let st = Command::new(BIN).args(["plot", "last-digits"]).arg(&csv).arg("-o").arg(&path).stderr(Stdio::null()).status().unwrap();
+        assert!(st.success());
+        let bytes = std::fs::read(&path).unwrap();
+        if ext == "png" {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+            let png = decode_png(&path);
+            assert_eq!((png.w, png.h), (1400, 700));
+        } else {
+            let svg = String::from_utf8(bytes).unwrap();
+            assert!(xml_tags(&svg).iter().filter(|t| *t == "circle").count() >= 20, "two panels of ten observed dots");
+        }
+    }
+    // An unknown extension or kind is a usage error (exit status 2) that says why.
+    let out = Command::new(BIN).args(["plot", "scatter"]).arg(&csv).arg("-o").arg(dir.path().join("x.jpg")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".png or .svg"));
+    let out = Command::new(BIN).args(["plot", "pie"]).arg(&csv).arg("-o").arg(dir.path().join("x.png")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("turnout-fine"), "the error lists the kinds");
+}
+
 fn chromium() -> Option<PathBuf> {
     for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
         if Path::new(c).exists() {

@@ -40,6 +40,7 @@ th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom:
 th { background: var(--band); font-weight: 600; }
 td small { display: block; color: var(--muted); font-size: 12px; margin-top: 2px; }
 td.mark { color: var(--accent); font-weight: 600; }
+td.n { white-space: nowrap; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0 14px; }
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 figure { margin: 18px 0 26px; }
@@ -59,7 +60,14 @@ ul.summary { font-size: 16px; }
 "#;
 
 fn cell(out: &mut String, tag: &str, c: &Cell) {
-    let class = if c.mark { " class=\"mark\"" } else { "" };
+    // Short values (numbers, p-values) do not wrap.
+    let short = c.note.is_empty() && c.text.chars().count() <= 12;
+    let class = match (c.mark, short) {
+        (true, true) => " class=\"mark n\"",
+        (true, false) => " class=\"mark\"",
+        (false, true) => " class=\"n\"",
+        (false, false) => "",
+    };
     let _ = write!(out, "<{tag}{class}>{}", escape(&c.text));
     if !c.note.is_empty() {
         let _ = write!(out, "<small>{}</small>", escape(&c.note));
