@@ -202,10 +202,12 @@ pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::For
 /// Draws every chart into `dir/charts/` (PNG and SVG, in parallel) and writes
 /// `report.html` and `report.md` into `dir`; returns the charts directory and the reports.
 pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let t = Instant::now();
     let charts = dir.join("charts");
     let (drawn, skipped) = crate::render::render_all(a, &charts)?;
     let mut written = vec![charts];
     written.extend(crate::report::write(a, dir, &drawn, &skipped, &crate::report::Meta::from_env())?);
+    eprintln!("tallyscope: drew {} chart files and the report in {:.2} s", drawn.len(), t.elapsed().as_secs_f64());
     Ok(written)
 }
 

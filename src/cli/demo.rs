@@ -87,6 +87,7 @@ pub fn run(args: Args) -> Result<i32> {
     eprintln!("\nwrote into {}:", dir.display());
     let mut listed: Vec<(std::path::PathBuf, &str)> = vec![
         (readme.clone(), "start here: what each file is"),
+        (dir.join("report.html"), "the report with charts: open it in a browser"),
         (dir.join("stations.csv"), "stations ranked by evidence, with reasons"),
         (dir.join("commissions.csv"), "commissions ranked by aggregated evidence"),
         (truth.clone(), "the answer key: which stations were falsified"),

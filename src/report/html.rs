@@ -40,6 +40,7 @@ th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom:
 th { background: var(--band); font-weight: 600; }
 td small { display: block; color: var(--muted); font-size: 12px; margin-top: 2px; }
 td.mark { color: var(--accent); font-weight: 600; }
+td.n { white-space: nowrap; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0 14px; }
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 figure { margin: 18px 0 26px; }
@@ -59,7 +60,14 @@ ul.summary { font-size: 16px; }
 "#;
 
 fn cell(out: &mut String, tag: &str, c: &Cell) {
-    let class = if c.mark { " class=\"mark\"" } else { "" };
+    // Short values (numbers, p-values) do not wrap.
+    let short = c.note.is_empty() && c.text.chars().count() <= 12;
+    let class = match (c.mark, short) {
+        (true, true) => " class=\"mark n\"",
+        (true, false) => " class=\"mark\"",
+        (false, true) => " class=\"n\"",
+        (false, false) => "",
+    };
     let _ = write!(out, "<{tag}{class}>{}", escape(&c.text));
     if !c.note.is_empty() {
         let _ = write!(out, "<small>{}</small>", escape(&c.note));
@@ -72,7 +80,7 @@ pub fn render(doc: &Doc) -> String {
     let mut o = String::with_capacity(1 << 20);
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"sub\">{}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"sub\">{}</p>\n",
         escape(&doc.title),
         escape(&doc.title),
         escape(&doc.subtitle)
@@ -125,7 +133,7 @@ pub fn render(doc: &Doc) -> String {
                 let _ = write!(o, "<figure id=\"chart-{}\">", escape(chart.key()));
                 if let Some(bytes) = png {
                     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-                    let _ = write!(o, "<img alt=\"{}\" src=\"data:image/png;base64,{b64}\">", escape(chart.describe()));
+                    let _ = write!(o, "<img alt=\"{}\" src=\"data:image/png;base64,{b64}\"/>", escape(chart.describe()));
                 }
                 let links: Vec<String> = files.iter().map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f))).collect();
                 let _ = writeln!(o, "<figcaption>{} — {}</figcaption></figure>", escape(&capitalise(chart.describe())), links.join(", "));
