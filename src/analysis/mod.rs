@@ -38,6 +38,9 @@ pub struct Options {
     pub penultimate: bool,
     /// Score at which a station is flagged (default [`rank::FLAG_THRESHOLD`]).
     pub flag_threshold: Option<f64>,
+    /// Clean replicates of the file for the type-I rate beside every p-value
+    /// ([`crate::calibrate::inline`]); 0 skips the calibration.
+    pub calibration_reps: usize,
 }
 
 impl Default for Options {
@@ -53,6 +56,7 @@ impl Default for Options {
             coarse: Default::default(),
             penultimate: false,
             flag_threshold: None,
+            calibration_reps: 0,
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct Analysis {
     pub fingerprint: Option<fingerprint::FingerprintResult>,
     /// Rozenas' coarse-share test with its per-fraction tables.
     pub rozenas: Option<rozenas::RozenasReport>,
+    /// The inline calibration (type-I rates on clean replicates of this file), if run.
+    pub calibration: Option<crate::calibrate::inline::InlineCalibration>,
     /// Station scores, in station order (see `rank::order`).
     pub stations_ranked: Vec<StationScore>,
     /// The score at which stations were flagged.
@@ -138,7 +144,18 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut fp_r = None;
     let mut dig_r = None;
     let mut roz_r = None;
+    let mut cal_r = None;
     rayon::scope(|s| {
+        if opt.calibration_reps > 0 {
+            s.spawn(|_| {
+                let (v, t) = timed("calibration", || {
+                    let o = crate::calibrate::inline::InlineOptions { reps: opt.calibration_reps, seed: opt.seed, ..Default::default() };
+                    crate::calibrate::inline::run(e, leader, &o)
+                });
+                cal_r = Some(v);
+                log(t);
+            });
+        }
         s.spawn(|_| {
             let (v, t) = timed("rozenas", || {
                 rozenas::analyze(e, &rozenas::RozenasOptions { leader, seed: opt.seed, ..opt.coarse.clone() })
@@ -236,6 +253,13 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     };
     results.extend(shape_r);
     results.extend(shp_r);
+    // The type-I rate on clean replicates of this file beside each p-value; a test that
+    // is not applicable here gets a note and gives no evidence to the ranking.
+    let calibration = cal_r;
+    if let Some(c) = &calibration {
+        c.apply(&mut results);
+    }
+    let not_applicable = |test: &str, level: &str| calibration.as_ref().is_some_and(|c| c.not_applicable(test, level));
     // BH q-values within each family: one test at one level (the regions, or the
     // commissions), never mixing levels.
     let level = |scope: &str| scope.split(':').next().unwrap_or("").to_string();
@@ -260,7 +284,8 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let integer5 = integer.as_ref().and_then(|_| {
         integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
     });
-    let hits = integer.as_ref().map(|r| {
+    let integer_usable = !not_applicable("integer.either", "nation");
+    let hits = integer.as_ref().filter(|_| integer_usable).map(|r| {
         let mut h = rank::IntegerHits { turnout: vec![None; e.len()], share: vec![None; e.len()] };
         for s in &r.station {
             h.turnout[s.index] = Some((s.hit_turnout, s.p_turnout));
@@ -287,6 +312,9 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
             ("digits.last.chi2.pooled", "last-digit chi-square (pooled)"),
             ("digits.P05s", "turnout percentages ending in 0 or 5"),
         ] {
+            if not_applicable(test, if level == 0 { "region" } else { "commission" }) {
+                continue;
+            }
             let mut ut = UnitTest { name: name.into(), p: vec![None; l.n_units()], q: vec![None; l.n_units()], detail: vec![String::new(); l.n_units()] };
             let index: std::collections::HashMap<&str, usize> =
                 l.labels.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
@@ -330,6 +358,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         integer,
         fingerprint,
         rozenas,
+        calibration,
         skipped,
         results,
         timings,

@@ -42,6 +42,8 @@
 //! draw is keyed by the master seed and the replicate number, so the numbers are the same
 //! for any number of threads.
 
+pub mod inline;
+
 use crate::analysis;
 use crate::model::Election;
 use crate::rank;

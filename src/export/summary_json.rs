@@ -70,6 +70,7 @@ impl Exporter for SummaryJson {
             "check": a.check,
             "integer": integer,
             "tests": a.results,
+            "calibration": a.calibration,
             "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         });
