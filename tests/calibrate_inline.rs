@@ -235,7 +235,10 @@ fn russia_2018_inline_calibration() {
     let t = std::time::Instant::now();
     let c = inline::run(&ing.election, None, &opt);
     let secs = t.elapsed().as_secs_f64();
-    eprintln!("Russia 2018: {} replicates of {} stations in {secs:.2} s", opt.reps, c.model.stations);
+    eprintln!(
+        "Russia 2018: {} replicates of {} stations in {secs:.2} s ({} integer null evaluations)",
+        opt.reps, c.model.stations, c.integer_evaluations
+    );
     show(&c, "nation");
     let na: Vec<String> = c.rows().iter().filter(|r| r.verdict == Verdict::NotApplicable).map(|r| format!("{} ({})", r.test, r.level)).collect();
     eprintln!("not applicable here: {}", na.join(", "));
