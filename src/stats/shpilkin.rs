@@ -186,7 +186,13 @@ pub fn bootstrap(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
             bins.anomalous()
         })
         .collect();
-    if v.len() < reps / 2 {
+    percentile_interval(&mut v, reps)
+}
+
+/// The 2.5% and 97.5% percentiles of the replicates, `None` when fewer than half of the
+/// `reps` replicates gave an estimate.
+fn percentile_interval(v: &mut [f64], reps: usize) -> Option<(f64, f64)> {
+    if v.len() < reps / 2 || v.is_empty() {
         return None;
     }
     v.sort_by(f64::total_cmp);
@@ -291,12 +297,7 @@ pub fn bootstrap_binned(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f6
             bins.anomalous()
         })
         .collect();
-    if v.len() < reps / 2 {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let q = |p: f64| v[((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
-    Some((q(0.025), q(0.975)))
+    percentile_interval(&mut v, reps)
 }
 
 /// Per-station excess over the clean ratio, with a binomial z-score: for a station at or
