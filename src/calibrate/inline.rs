@@ -65,7 +65,9 @@
 //! # Tests replicated, with the battery's functions
 //!
 //! At national level and per region (pooled over regions: level `region`), exactly as
-//! `stats::digits`, `stats::integer` and `stats::shape` compute them:
+//! `stats::digits`, `stats::integer` and `stats::shape` compute them (the integer tests
+//! also per commission, pooled at level `commission`, when the file has two levels or
+//! more, as the battery runs them):
 //!
 //! * `digits.last.chi2.<candidate>`, `.pooled` ([`digits::chi2_uniform`]),
 //!   `digits.last.repeated`, `.adjacent`, `digits.C05s`, `digits.P05s`, `digits.P05s.share`
@@ -96,7 +98,7 @@
 //! # Verdicts
 //!
 //! Per (test, level): rejections `#{p ≤ α}`, p-values counted (replicates, times regions at
-//! level `region`), rate, 95% Clopper–Pearson interval, verdict as
+//! level `region` or commissions at level `commission`), rate, 95% Clopper–Pearson interval, verdict as
 //! [`super::type_one`]: "not applicable here" when the **point** rate exceeds the threshold
 //! (issue 7's rule; the interval is reported beside it: with 200 replicates a test whose
 //! true rate is 0.05 lands above 0.08 by chance about 2% of the time), "conservative" when
@@ -214,7 +216,7 @@ impl InlineCalibration {
         &self.rows
     }
 
-    /// The row of `test` at `level` ("nation", "region").
+    /// The row of `test` at `level` ("nation", "region", "commission").
     pub fn row(&self, test: &str, level: &str) -> Option<&TypeIRow> {
         self.rows.iter().find(|r| r.test == test && r.level == level)
     }
@@ -901,6 +903,7 @@ struct Work {
     tallies: Vec<DigitTally>,
     // integer: per included station
     int_region: Vec<u32>,
+    int_comm: Vec<u32>,
     pt: Vec<f64>,
     ps: Vec<f64>,
     pe: Vec<f64>,
@@ -921,6 +924,7 @@ impl Work {
             votes: Vec::new(),
             tallies: vec![DigitTally::new(k); scopes],
             int_region: Vec::new(),
+            int_comm: Vec::new(),
             pt: Vec::new(),
             ps: Vec::new(),
             pe: Vec::new(),
@@ -947,6 +951,10 @@ struct Ctx<'a> {
     /// Members of each region among the integer test's included stations are found per
     /// replicate; the region count.
     regions: usize,
+    /// The integer tests per commission (the battery's lowest level, when the file has
+    /// two levels or more): their keys (turnout, leader, either) and the commission count.
+    commission: Option<[usize; 3]>,
+    commissions: usize,
     benford: [f64; 10],
     benford_mean: f64,
     benford_var: f64,
@@ -1109,6 +1117,7 @@ impl Ctx<'_> {
             t.clear();
         }
         w.int_region.clear();
+        w.int_comm.clear();
         for v in [&mut w.pt, &mut w.ps, &mut w.pe, &mut w.dip_t, &mut w.dip_s] {
             v.clear();
         }
@@ -1158,6 +1167,7 @@ impl Ctx<'_> {
                     w.w[1].push(b as f64);
                     w.w[2].push(v as f64);
                     w.int_region.push(m.region[s]);
+                    w.int_comm.push(m.comm[s]);
                 }
             }
             // shape selection
@@ -1192,6 +1202,19 @@ impl Ctx<'_> {
                 }
                 for mem in members.iter().filter(|m| !m.is_empty()) {
                     for (key, (p, h)) in [rk.int_t, rk.int_s, rk.int_e].into_iter().zip(sets) {
+                        if let Some(pv) = self.integer_p(p, h, Some(mem), w) {
+                            out.push((key as u32, pv));
+                        }
+                    }
+                }
+            }
+            if let Some(ck) = self.commission {
+                let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.commissions];
+                for (i, &c) in w.int_comm.iter().enumerate() {
+                    members[c as usize].push(i);
+                }
+                for mem in members.iter().filter(|m| !m.is_empty()) {
+                    for (key, (p, h)) in ck.into_iter().zip(sets) {
                         if let Some(pv) = self.integer_p(p, h, Some(mem), w) {
                             out.push((key as u32, pv));
                         }
@@ -1266,6 +1289,11 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
     let mut keys = Keys::new();
     let nation = level_keys(&mut keys, &e.candidates, "nation");
     let region = (regions > 0).then(|| level_keys(&mut keys, &e.candidates, "region"));
+    // The battery runs the integer tests per commission (the lowest level) when the file
+    // has two levels or more; so does the calibration, with the same exact null per unit.
+    let commission = (e.levels.len() >= 2)
+        .then(|| ["integer.turnout", "integer.leader", "integer.either"].map(|t| keys.id(t, "commission")));
+    let commissions = if commission.is_some() { e.levels[e.levels.len() - 1].n_units() } else { 0 };
     let memo = m.has_integer.then(|| {
         Memo::new((0..m.stations.len()).flat_map(|s| {
             let (a, b) = m.window(s, 0);
@@ -1284,6 +1312,8 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         nation,
         region,
         regions,
+        commission,
+        commissions,
         benford,
         benford_mean: bm,
         benford_var: bv,
