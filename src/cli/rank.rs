@@ -63,8 +63,7 @@ pub fn top_lists(a: &Analysis, n: usize) -> String {
         let _ = writeln!(s, "{:>4}. {:>6.1}  {} (line {})\n        {}", k + 1, st.score, e.describe(i), e.line[i], st.reasons());
     }
     if !a.commissions.is_empty() {
-        let mut c: Vec<&rank::units::UnitScore> = a.commissions.iter().collect();
-        c.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.unit.cmp(&y.unit)));
+        let c = rank::units::sorted(&a.commissions);
         let _ = writeln!(s, "\ntop {} of {} commissions:", n.min(c.len()), thousands(c.len() as u64));
         for (k, u) in c.iter().take(n).enumerate() {
             let _ = writeln!(s, "{:>4}. {:>6.1}  {} ({} stations, {} flagged)\n        {}", k + 1, u.score, u.path.join(" / "), u.stations, u.flagged, u.reasons());

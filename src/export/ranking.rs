@@ -217,9 +217,7 @@ impl Exporter for StationsJson {
 }
 
 fn unit_sorted(v: &[UnitScore]) -> Vec<&UnitScore> {
-    let mut s: Vec<&UnitScore> = v.iter().collect();
-    s.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
-    s
+    crate::rank::units::sorted(v)
 }
 
 fn unit_csv(a: &Analysis, units: &[UnitScore]) -> std::io::Result<Vec<u8>> {

@@ -84,8 +84,7 @@ pub fn stations(a: &Analysis) -> Table {
 /// Units (commissions or regions) sorted by score (the columns of `commissions.csv`).
 pub fn units(a: &Analysis, units: &[UnitScore]) -> Table {
     let e = a.election();
-    let mut sorted: Vec<&UnitScore> = units.iter().collect();
-    sorted.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
+    let sorted = crate::rank::units::sorted(units);
     let depth = sorted.first().map(|u| u.level + 1).unwrap_or(0);
     let mut t = Table { columns: Vec::new() };
     t.push("rank", Values::Int((1..=sorted.len() as i64).map(Some).collect()));

@@ -1,8 +1,23 @@
-//! Commission and region scores from aggregated evidence (DESIGN.md §4): the share of
-//! flagged stations, the unit's turnout and leader share against its peer units, the
-//! turnout–share correlation inside it, and the per-unit p-values of other tests
-//! (integer-percentage excess, digit tests) passed in by the caller. Each piece of
-//! evidence is `−log10 p` points, as for stations, and is listed with its contribution.
+//! Commission and region scores from aggregated evidence (DESIGN.md §4). Each piece of
+//! evidence is `−log10 p` points, as for stations, and is listed with its contribution:
+//!
+//! | evidence | p |
+//! | --- | --- |
+//! | `flagged_stations` | binomial upper tail of the unit's flagged count at the clean rate (0.1%) |
+//! | `means_vs_peers` | one-sided normal tail (× 2: turnout, share and their Stouffer sum are three looks) of the random-effects z of the unit's weighted mean logit against its peer units' median, `√(τ² + 1/Σw)` in the denominator |
+//! | `spread` | the same tail of the z of `ln(Q/(n − 1))`, `Q = Σ w (x − x̄)²`, against the level's median, `√(2/(n − 1) + η²)` in the denominator (8 stations or more) |
+//! | `turnout_share_correlation` | one-sided Fisher-z test of Pearson's r among the unit's stations (10 or more) |
+//! | other tests | their per-unit p (integer-percentage excess, pooled last digit, P05s), when the inline calibration did not find them not applicable at that level |
+//!
+//! Station logits `x` are weighed by `w = 1/(σ² + b)`, `b = 1/(den·p̄(1 − p̄))` the
+//! binomial noise of the station's count and `σ²` the level's extra-binomial station
+//! variance (median over units of 5 stations or more): a unit of small stations is
+//! neither more spread out nor further from its peers than its sizes explain. `τ²` and
+//! `η²` (between-unit heterogeneity of means and of spreads) are robust: the scaled MAD²
+//! of the units' deviations minus the median sampling variance. The spread catches a
+//! unit where part of the stations were altered (a mixture); the means one where all were
+//! altered, though an honest high-turnout unit looks the same (measured in
+//! `tests/rank.rs`).
 
 use super::{StationScore, fmt_p, median_mad, points};
 use crate::model::Election;
@@ -38,6 +53,13 @@ impl UnitScore {
         ev.sort_by(|a, b| b.points.total_cmp(&a.points));
         ev.iter().map(|e| format!("{} [{:.1}]", e.text, e.points)).collect::<Vec<_>>().join("; ")
     }
+}
+
+/// The units by score, highest first (ties by unit code): the order of every ranked list.
+pub fn sorted<'a, I: IntoIterator<Item = &'a UnitScore>>(units: I) -> Vec<&'a UnitScore> {
+    let mut v: Vec<&UnitScore> = units.into_iter().collect();
+    v.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.unit.cmp(&y.unit)));
+    v
 }
 
 /// Per-unit p-values of another test, indexed by unit code (None: not run there).
@@ -94,35 +116,17 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
     };
     let mt: Vec<Option<f64>> = members.iter().map(|m| med(m, &|s| s.turnout)).collect();
     let ms: Vec<Option<f64>> = members.iter().map(|m| med(m, &|s| s.share)).collect();
-    // Peers of a unit: the units of the same parent (all units at the top level, or when
-    // the parent has fewer than 5 others). The centre is the peers' median; the spread
-    // is pooled over the whole level (1.4826 × the median absolute deviation of every
-    // unit from its peers' centre), because 10–20 peers give a MAD too noisy to divide by.
-    let parent_of = |u: usize| if level > 0 { l.parent[u] as i64 } else { -1 };
-    let centre = |vals: &[Option<f64>], u: usize| -> Option<f64> {
-        let v: Vec<f64> = (0..nu).filter(|&k| parent_of(k) == parent_of(u) && k != u).filter_map(|k| vals[k]).collect();
-        let v = if v.len() >= 5 { v } else { (0..nu).filter(|&k| k != u).filter_map(|k| vals[k]).collect() };
-        if v.len() < 3 { None } else { Some(median_mad(&v).0) }
-    };
-    let pooled = |vals: &[Option<f64>]| -> (Vec<Option<f64>>, f64) {
-        let c: Vec<Option<f64>> = (0..nu).map(|u| centre(vals, u)).collect();
-        let dev: Vec<f64> = (0..nu).filter_map(|u| Some(vals[u]? - c[u]?)).collect();
-        let scale = if dev.len() >= 3 {
-            let abs: Vec<f64> = dev.iter().map(|d| d.abs()).collect();
-            1.4826 * median_mad(&abs).0
-        } else {
-            0.0
-        };
-        (c, scale)
-    };
-    // On the logit scale, where honest area effects act additively (a 10-point rise means
-    // more at 80% than at 50%).
-    let logit = |v: &[Option<f64>]| -> Vec<Option<f64>> {
-        v.iter().map(|x| x.map(|p| { let p = p.clamp(0.005, 0.995); (p / (1.0 - p)).ln() })).collect()
-    };
-    let (lt, ls) = (logit(&mt), logit(&ms));
-    let (ct, st) = pooled(&lt);
-    let (cs, ss) = pooled(&ls);
+    // Location and spread of each unit's stations on the logit scale, where honest area
+    // effects act additively (a 10-point rise means more at 80% than at 50%).
+    let reg = e.get(crate::model::Role::Registered);
+    let valid = e.valid_or_sum();
+    let lt = moments(&members, |i| stations[i].turnout, |i| reg.map_or(1.0, |r| r[i] as f64));
+    let ls = moments(&members, |i| stations[i].share, |i| valid[i] as f64);
+    let parent: Vec<i64> = (0..nu).map(|u| if level > 0 { l.parent[u] as i64 } else { -1 }).collect();
+    let loc_t = location_z(&lt, &parent);
+    let loc_s = location_z(&ls, &parent);
+    let spr_t = spread_z(&lt);
+    let spr_s = spread_z(&ls);
     (0..nu)
         .map(|u| {
             let m = &members[u];
@@ -136,15 +140,11 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
                     text: format!("{flagged} of {} stations flagged (p = {} at the clean rate {:.1}%)", m.len(), fmt_p(p), 100.0 * base_rate),
                 });
             }
-            // The unit's median turnout and leader share against its peer units. Stuffing
+            // The unit's mean turnout and leader share against its peer units. Stuffing
             // moves both together, so the joint (Stouffer) z is the stronger evidence when
             // both rise; the larger of the single and joint surprises is counted, once.
             let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
-            let z_of = |vals: &[Option<f64>], c: &[Option<f64>], scale: f64| -> Option<(f64, f64, f64)> {
-                let (x, pm) = (vals[u]?, c[u]?);
-                if scale > 0.0 { Some(((x - pm) / scale, expit(x), expit(pm))) } else { None }
-            };
-            let (zt, zs) = (z_of(&lt, &ct, st), z_of(&ls, &cs, ss));
+            let (zt, zs) = (loc_t[u], loc_s[u]);
             let mut best: Option<(f64, String)> = None;
             let mut consider = |z: f64, text: String| {
                 if z > 0.0 && best.as_ref().is_none_or(|b| z > b.0) {
@@ -152,22 +152,40 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
                 }
             };
             if let Some((z, x, pm)) = zt {
-                consider(z, format!("median turnout {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * pm));
+                consider(z, format!("mean turnout {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * expit(x), 100.0 * expit(pm)));
             }
             if let Some((z, x, pm)) = zs {
-                consider(z, format!("median leader share {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * pm));
+                consider(z, format!("mean leader share {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * expit(x), 100.0 * expit(pm)));
             }
             if let (Some((a, xt, pt)), Some((b, xs, ps))) = (zt, zs) {
                 if a > 0.0 && b > 0.0 {
                     let z = (a + b) / std::f64::consts::SQRT_2;
                     consider(z, format!(
-                        "median turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%; joint z = {z:.1})",
-                        100.0 * xt, 100.0 * xs, 100.0 * pt, 100.0 * ps
+                        "mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%; joint z = {z:.1})",
+                        100.0 * expit(xt), 100.0 * expit(xs), 100.0 * expit(pt), 100.0 * expit(ps)
                     ));
                 }
             }
             if let Some((z, text)) = best {
-                ev.push(UnitEvidence { name: "medians_vs_peers".into(), points: points(norm_sf(z) / 0.5), text });
+                // Three looks (turnout, share, joint) at one question: Bonferroni × 2 on the
+                // one-sided tail keeps a clean unit's points near those of one test.
+                ev.push(UnitEvidence { name: "means_vs_peers".into(), points: points((2.0 * norm_sf(z)).min(1.0)), text });
+            }
+            // Stations of the unit more spread out than a unit's stations usually are: a
+            // part of the unit altered and the rest not (a mixture) widens the spread.
+            let mut best: Option<(f64, String)> = None;
+            for (zz, what, m) in [(spr_t[u], "turnout", &lt[u]), (spr_s[u], "leader share", &ls[u])] {
+                if let (Some(z), Some(m)) = (zz, m) {
+                    if z > 0.0 && best.as_ref().is_none_or(|b| z > b.0) {
+                        best = Some((z, format!(
+                            "{what} more spread out among its stations than their sizes and the level's other units explain (z = {z:.1}, {} stations)",
+                            m.n
+                        )));
+                    }
+                }
+            }
+            if let Some((z, text)) = best {
+                ev.push(UnitEvidence { name: "spread".into(), points: points((2.0 * norm_sf(z)).min(1.0)), text });
             }
             // Turnout–share correlation among the unit's stations (one-sided Fisher z test).
             let pairs: Vec<(f64, f64)> = m.iter().filter_map(|&i| Some((stations[i].turnout?, stations[i].share?))).collect();
@@ -214,4 +232,181 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
             }
         })
         .collect()
+}
+
+/// Stations' values of one unit on the logit scale. Each station's logit carries its
+/// count's binomial noise `b = 1/(den·p̄(1 − p̄))` besides the level's extra-binomial
+/// station variance `σ²`; stations are weighed by `1/(σ² + b)`, so a unit of small
+/// stations is neither more spread out nor more extreme than its sizes explain.
+#[derive(Debug, Clone)]
+struct Moments {
+    n: usize,
+    /// Weighted mean logit and its sampling variance `1/Σw`.
+    mean: f64,
+    se2: f64,
+    /// `Σ w (x − mean)²`: about χ²(n − 1) when the unit's stations are alike.
+    q: f64,
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(0.005, 0.995);
+    (p / (1.0 - p)).ln()
+}
+
+/// Per unit: the logit moments of ratio `f` (denominator `den`) over its stations
+/// (`None` below 2 stations).
+fn moments(members: &[Vec<usize>], f: impl Fn(usize) -> Option<f64>, den: impl Fn(usize) -> f64) -> Vec<Option<Moments>> {
+    // (logit, denominator) per unit, and the binomial factor at the unit's mean ratio.
+    let obs: Vec<Vec<(f64, f64)>> =
+        members.iter().map(|m| m.iter().filter_map(|&i| Some((logit(f(i)?), den(i).max(1.0)))).collect()).collect();
+    let binom = |x: &[(f64, f64)]| -> (f64, Vec<f64>) {
+        let mean = x.iter().map(|v| v.0).sum::<f64>() / x.len() as f64;
+        let p = (1.0 / (1.0 + (-mean).exp())).clamp(0.005, 0.995);
+        (mean, x.iter().map(|v| 1.0 / (v.1 * p * (1.0 - p))).collect())
+    };
+    // The level's station variance beyond the binomial: median over units of 5 or more.
+    let extra: Vec<f64> = obs
+        .iter()
+        .filter(|x| x.len() >= 5)
+        .map(|x| {
+            let (mean, b) = binom(x);
+            let var = x.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0);
+            var - b.iter().sum::<f64>() / b.len() as f64
+        })
+        .collect();
+    let sigma2 = if extra.is_empty() { 0.01 } else { median_mad(&extra).0.max(0.0025) };
+    obs.iter()
+        .map(|x| {
+            if x.len() < 2 {
+                return None;
+            }
+            let (_, b) = binom(x);
+            let w: Vec<f64> = b.iter().map(|b| 1.0 / (sigma2 + b)).collect();
+            let sw: f64 = w.iter().sum();
+            let mean = x.iter().zip(&w).map(|(v, w)| w * v.0).sum::<f64>() / sw;
+            let q = x.iter().zip(&w).map(|(v, w)| w * (v.0 - mean).powi(2)).sum::<f64>();
+            Some(Moments { n: x.len(), mean, se2: 1.0 / sw, q })
+        })
+        .collect()
+}
+
+/// Random-effects z of each unit's mean against its peers (units of the same parent, or
+/// all units when the parent has fewer than 5 others): `(mean − centre) / √(τ² + σ²/n)`
+/// with `centre` the peers' median mean, `σ²/n` the mean's sampling variance and `τ²`
+/// the between-unit variance of true means (robust: scaled MAD² of the deviations minus
+/// the median sampling variance). Returns (z, mean, centre) per unit.
+fn location_z(m: &[Option<Moments>], parent: &[i64]) -> Vec<Option<(f64, f64, f64)>> {
+    let nu = m.len();
+    let mut by_parent: std::collections::HashMap<i64, Vec<usize>> = Default::default();
+    for u in 0..nu {
+        if m[u].is_some() {
+            by_parent.entry(parent[u]).or_default().push(u);
+        }
+    }
+    let all: Vec<usize> = (0..nu).filter(|&u| m[u].is_some()).collect();
+    let centre: Vec<Option<f64>> = (0..nu)
+        .map(|u| {
+            m[u].as_ref()?;
+            let peers = by_parent.get(&parent[u]).filter(|p| p.len() > 5).unwrap_or(&all);
+            let v: Vec<f64> = peers.iter().filter(|&&k| k != u).filter_map(|&k| m[k].as_ref().map(|x| x.mean)).collect();
+            if v.len() < 3 { None } else { Some(median_mad(&v).0) }
+        })
+        .collect();
+    let dev: Vec<f64> = (0..nu).filter_map(|u| Some(m[u].as_ref()?.mean - centre[u]?)).collect();
+    if dev.len() < 3 {
+        return vec![None; nu];
+    }
+    let abs: Vec<f64> = dev.iter().map(|d| d.abs()).collect();
+    let total = (1.4826 * median_mad(&abs).0).powi(2);
+    let samp: Vec<f64> = m.iter().flatten().map(|x| x.se2).collect();
+    let tau2 = (total - median_mad(&samp).0).max(0.0);
+    (0..nu)
+        .map(|u| {
+            let x = m[u].as_ref()?;
+            let c = centre[u]?;
+            let se2 = tau2 + x.se2;
+            if !(se2 > 0.0) {
+                return None;
+            }
+            Some(((x.mean - c) / se2.sqrt(), x.mean, c))
+        })
+        .collect()
+}
+
+/// z of each unit's within-unit spread against the level's: `d = ln(Q/(n − 1))` with its
+/// sampling variance `2/(n − 1)` plus the between-unit heterogeneity of spreads
+/// (robust, as in [`location_z`]), centred on the median `d`. Units of 8 or more stations.
+fn spread_z(m: &[Option<Moments>]) -> Vec<Option<f64>> {
+    let d: Vec<Option<(f64, f64)>> = m
+        .iter()
+        .map(|x| {
+            let x = x.as_ref()?;
+            let df = x.n as f64 - 1.0;
+            (x.n >= 8 && x.q > 0.0).then(|| ((x.q / df).ln(), 2.0 / df))
+        })
+        .collect();
+    let vals: Vec<f64> = d.iter().flatten().map(|v| v.0).collect();
+    if vals.len() < 5 {
+        return vec![None; m.len()];
+    }
+    let (centre, mad) = median_mad(&vals);
+    let samp: Vec<f64> = d.iter().flatten().map(|v| v.1).collect();
+    let eta2 = (mad * mad - median_mad(&samp).0).max(0.0);
+    d.iter().map(|v| v.map(|(x, s2)| (x - centre) / (s2 + eta2).sqrt())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two units of five stations, computed by hand (Python, the formulas of the module
+    /// docs): σ² = median of the units' extra-binomial variances = 0.0414969…, then the
+    /// weighted means, their variances `1/Σw` and `Q`.
+    #[test]
+    fn moments_by_hand() {
+        let data = [(0.5, 100.0), (0.6, 400.0), (0.7, 100.0), (0.55, 900.0), (0.65, 50.0), (0.4, 200.0), (0.45, 200.0), (0.5, 200.0), (0.42, 200.0), (0.48, 200.0)];
+        let members = vec![(0..5).collect::<Vec<usize>>(), (5..10).collect()];
+        let m = moments(&members, |i| Some(data[i].0), |i| data[i].1);
+        let expect = [(0.37403267790112077, 0.01370626401197256, 5.5222366876647415), (-0.20179038070138064, 0.01234024231928381, 1.809743894941237)];
+        for (got, want) in m.iter().zip(expect) {
+            let got = got.as_ref().unwrap();
+            assert_eq!(got.n, 5);
+            assert!((got.mean - want.0).abs() < 1e-12, "{} {}", got.mean, want.0);
+            assert!((got.se2 - want.1).abs() < 1e-12, "{} {}", got.se2, want.1);
+            assert!((got.q - want.2).abs() < 1e-9, "{} {}", got.q, want.2);
+        }
+    }
+
+    /// Units of small stations are not "spread out" for their binomial noise alone, and a
+    /// unit half of whose stations moved up is.
+    #[test]
+    fn spread_sees_mixtures_not_small_stations() {
+        use rand::SeedableRng;
+        use rand_distr::{Binomial, Distribution, Normal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let eff = Normal::new(0.0, 0.3).unwrap();
+        let (mut ratio, mut den, mut members) = (Vec::new(), Vec::new(), Vec::new());
+        for u in 0..60 {
+            let size = if u % 2 == 0 { 60u64 } else { 2000 }; // alternate small / large units
+            let mut m = Vec::new();
+            for s in 0..40 {
+                let shift = if u == 59 && s % 2 == 0 { 1.0 } else { 0.0 };
+                let x: f64 = eff.sample(&mut rng) + shift;
+                let p = 1.0 / (1.0 + (-x).exp());
+                let k = Binomial::new(size, p).unwrap().sample(&mut rng);
+                m.push(ratio.len());
+                ratio.push(k as f64 / size as f64);
+                den.push(size as f64);
+            }
+            members.push(m);
+        }
+        let m = moments(&members, |i| Some(ratio[i]), |i| den[i]);
+        let z = spread_z(&m);
+        let small: Vec<f64> = (0..58).step_by(2).map(|u| z[u].unwrap()).collect();
+        let large: Vec<f64> = (1..58).step_by(2).map(|u| z[u].unwrap()).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        assert!((mean(&small) - mean(&large)).abs() < 0.6, "small {} large {}", mean(&small), mean(&large));
+        assert!(z[59].unwrap() > 3.0, "mixture z {:?}", z[59]);
+        assert!(small.iter().chain(&large).all(|&x| x < 3.0), "{small:?} {large:?}");
+    }
 }

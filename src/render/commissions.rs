@@ -16,7 +16,8 @@ pub const MAX_ROWS: usize = 25;
 pub fn evidence_label(name: &str) -> &str {
     match name {
         "flagged_stations" => "flagged stations",
-        "medians_vs_peers" => "turnout / share vs peer units",
+        "means_vs_peers" => "turnout / share vs peer units",
+        "spread" => "spread among its stations",
         "turnout_share_correlation" => "turnout–share correlation",
         other => other,
     }
@@ -43,8 +44,7 @@ pub fn rows(units: &[UnitScore]) -> usize {
 
 /// The commissions drawn, by score, highest first.
 pub fn top(units: &[UnitScore], k: usize) -> Vec<&UnitScore> {
-    let mut v: Vec<&UnitScore> = units.iter().collect();
-    v.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.unit.cmp(&y.unit)));
+    let mut v = crate::rank::units::sorted(units);
     v.truncate(k);
     v
 }

@@ -16,8 +16,7 @@ pub const PANELS: usize = 12;
 pub fn top_units<'a>(cx: &Ctx<'a>) -> Vec<&'a UnitScore> {
     let a = cx.a;
     let pool: Vec<&UnitScore> = if a.regions.is_empty() { a.commissions.iter().filter(|u| u.level == 0).collect() } else { a.regions.iter().collect() };
-    let mut v = pool;
-    v.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.unit.cmp(&y.unit)));
+    let mut v = crate::rank::units::sorted(pool);
     v.truncate(PANELS);
     v
 }
