@@ -259,7 +259,6 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     if let Some(c) = &calibration {
         c.apply(&mut results);
     }
-    let not_applicable = |test: &str, level: &str| calibration.as_ref().is_some_and(|c| c.not_applicable(test, level));
     // BH q-values within each family: one test at one level (the regions, or the
     // commissions), never mixing levels.
     let level = |scope: &str| scope.split(':').next().unwrap_or("").to_string();
@@ -279,13 +278,60 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     }
     // Ranking: station evidence, then units.
     let t = Instant::now();
+    let Ranked { stations: stations_ranked, commissions, regions } =
+        rank_stage(e, leader, &check_report, integer.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
+    timings.push(("rank".into(), t.elapsed().as_secs_f64()));
+    progress("rank");
+    Analysis {
+        election: election.clone(),
+        stations_ranked,
+        flag_threshold: opt.flag_threshold.unwrap_or(rank::FLAG_THRESHOLD),
+        commissions,
+        regions,
+        read,
+        stations: e.len(),
+        leader: leader.map(|j| e.candidates[j].clone()),
+        check: check_report.summary(),
+        check_report,
+        integer,
+        fingerprint,
+        rozenas,
+        calibration,
+        skipped,
+        results,
+        timings,
+        seed: opt.seed,
+    }
+}
+
+/// The ranked lists (file order; sort with [`rank::order`] and [`units::sorted`]).
+pub struct Ranked {
+    pub stations: Vec<StationScore>,
+    pub commissions: Vec<UnitScore>,
+    pub regions: Vec<UnitScore>,
+}
+
+/// The ranking stage of [`run_election`]: station scores from the checks and the integer
+/// test's per-station landings, then commission and region scores from them and from the
+/// per-unit results of the battery. Tests the inline calibration found not applicable at
+/// a level give no evidence there. Public for `benches/rank.rs`.
+pub fn rank_stage(
+    e: &Election,
+    leader: Option<usize>,
+    check_report: &checks::Report,
+    integer: Option<&integer::IntegerReport>,
+    results: &[TestResult],
+    calibration: Option<&crate::calibrate::inline::InlineCalibration>,
+    threshold: Option<f64>,
+) -> Ranked {
     // Integer hits for the ranking: a hit on a multiple of 5% is weighed by the
     // probability of landing on a multiple of 5, a hit elsewhere by that of any integer.
-    let integer5 = integer.as_ref().and_then(|_| {
+    let integer5 = integer.and_then(|_| {
         integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
     });
+    let not_applicable = |test: &str, level: &str| calibration.is_some_and(|c| c.not_applicable(test, level));
     let integer_usable = !not_applicable("integer.either", "nation");
-    let hits = integer.as_ref().filter(|_| integer_usable).map(|r| {
+    let hits = integer.filter(|_| integer_usable).map(|r| {
         let mut h = rank::IntegerHits { turnout: vec![None; e.len()], share: vec![None; e.len()] };
         for s in &r.station {
             h.turnout[s.index] = Some((s.hit_turnout, s.p_turnout));
@@ -301,7 +347,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
         h
     });
-    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold: opt.flag_threshold });
+    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold });
     let unit_tests = |level: usize| -> Vec<UnitTest> {
         // Per-unit results of other tests, matched to units by their scope label.
         let l = &e.levels[level];
@@ -342,26 +388,5 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         n => units::units(e, n - 1, &stations_ranked, base, &unit_tests(n - 1)),
     };
     let regions = if e.levels.len() >= 2 { units::units(e, 0, &stations_ranked, base, &unit_tests(0)) } else { Vec::new() };
-    timings.push(("rank".into(), t.elapsed().as_secs_f64()));
-    progress("rank");
-    Analysis {
-        election: election.clone(),
-        stations_ranked,
-        flag_threshold: opt.flag_threshold.unwrap_or(rank::FLAG_THRESHOLD),
-        commissions,
-        regions,
-        read,
-        stations: e.len(),
-        leader: leader.map(|j| e.candidates[j].clone()),
-        check: check_report.summary(),
-        check_report,
-        integer,
-        fingerprint,
-        rozenas,
-        calibration,
-        skipped,
-        results,
-        timings,
-        seed: opt.seed,
-    }
+    Ranked { stations: stations_ranked, commissions, regions }
 }
