@@ -352,6 +352,7 @@ pub fn rank_stage(
         // Per-unit results of other tests, matched to units by their scope label.
         let l = &e.levels[level];
         let prefix = if level == 0 { "region:" } else { "commission:" };
+        let names = e.scope_labels(level);
         let mut out = Vec::new();
         for (test, name) in [
             ("integer.either", "integer-percentage excess"),
@@ -363,7 +364,7 @@ pub fn rank_stage(
             }
             let mut ut = UnitTest { name: name.into(), p: vec![None; l.n_units()], q: vec![None; l.n_units()], detail: vec![String::new(); l.n_units()] };
             let index: std::collections::HashMap<&str, usize> =
-                l.labels.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+                names.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
             let mut any = false;
             for r in results.iter().filter(|r| r.test == test && r.scope.starts_with(prefix)) {
                 if let Some(&u) = index.get(&r.scope[prefix.len()..]) {

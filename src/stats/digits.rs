@@ -1235,14 +1235,8 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
                 members[l.code[i] as usize].push(i);
             }
         }
-        let label = |u: usize| -> String {
-            if level > 0 && !l.parent.is_empty() {
-                let p = &e.levels[level - 1];
-                format!("{kind}:{}/{}", p.labels[l.parent[u] as usize], l.labels[u])
-            } else {
-                format!("{kind}:{}", l.labels[u])
-            }
-        };
+        let names = e.scope_labels(level);
+        let label = |u: usize| -> String { format!("{kind}:{}", names[u]) };
         let mut res: Vec<TestResult> = (0..units)
             .into_par_iter()
             .filter(|&u| t[u].last.iter().any(|h| h.iter().sum::<u64>() > 0) || !t[u].turnout.is_empty())
@@ -1265,7 +1259,8 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         res
     };
     let regions = if o.regions { unit_run(0, "region", 0) } else { Vec::new() };
-    let commissions = if o.commissions { unit_run(1, "commission", 1 << 24) } else { Vec::new() };
+    // Commissions: the lowest level above stations, as the integer test's.
+    let commissions = if o.commissions && e.levels.len() >= 2 { unit_run(e.levels.len() - 1, "commission", 1 << 24) } else { Vec::new() };
     Ok(DigitReport {
         candidates: e.candidates.clone(),
         focus: e.candidates[focus].clone(),

@@ -536,7 +536,9 @@ pub fn analyze(e: &Election, opts: &IntegerOptions) -> crate::Result<IntegerRepo
         },
     };
     let region = e.levels.first().map(|l| (l.code.as_slice(), l.labels.as_slice()));
-    let commission = if e.levels.len() >= 2 { e.levels.last().map(|l| (l.code.as_slice(), l.labels.as_slice())) } else { None };
+    // Commission scopes carry their region (labels repeat across regions).
+    let commission_labels = if e.levels.len() >= 2 { e.scope_labels(e.levels.len() - 1) } else { Vec::new() };
+    let commission = if e.levels.len() >= 2 { e.levels.last().map(|l| (l.code.as_slice(), commission_labels.as_slice())) } else { None };
     let special = if e.special.len() == e.len() { Some(e.special.as_slice()) } else { None };
     let input = Input {
         registered,
