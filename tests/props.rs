@@ -32,8 +32,15 @@ use tallyscope::checks::{self, Rule};
 use tallyscope::ingest::{self, Ingested};
 use tallyscope::simulate::{self, FraudKind, FraudSpec, SimConfig};
 
+/// Eight cases per property, from a fixed seed so that CI is reproducible; set
+/// `PROPTEST_RANDOM=1` to explore fresh cases (as the fuzzing does) when changing a method.
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() }
+    let rng_seed = if std::env::var_os("PROPTEST_RANDOM").is_some() {
+        proptest::test_runner::RngSeed::Random
+    } else {
+        proptest::test_runner::RngSeed::Fixed(20_261_129)
+    };
+    ProptestConfig { cases: 8, failure_persistence: None, rng_seed, ..ProptestConfig::default() }
 }
 
 fn quick() -> analysis::Options {
@@ -101,7 +108,11 @@ fn differences(x: &Keyed, y: &Keyed) -> Vec<String> {
     }
     for (k, a) in x {
         let b = &y[k];
-        let extras = a.4.len() == b.4.len() && a.4.iter().all(|(n, v)| b.4.get(n).is_some_and(|w| close(*v, *w)));
+        // Extras named p_* are p-values (Rozenas' p_exact, a saddlepoint p too): as p below.
+        let extras = a.4.len() == b.4.len()
+            && a.4.iter().all(|(n, v)| {
+                b.4.get(n).is_some_and(|w| if n.starts_with("p_") { (v - w).abs() <= 1e-4 || close(*v, *w) } else { close(*v, *w) })
+            });
         // p to 1e-4: sums over stations in another order differ in the last bits, and the
         // Lugannani–Rice saddlepoint p amplifies that just outside its |z| < 1e-4 cut-off
         // at the mean (seen: 2.3e-6 on p = 0.4955, z = -7e-4, from an sd differing by

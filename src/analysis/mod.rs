@@ -141,6 +141,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut check_report = None;
     let (mut shape_r, mut shp_r) = (Vec::new(), Vec::new());
     let mut int_r = None;
+    let mut int5_r = None;
     let mut fp_r = None;
     let mut dig_r = None;
     let mut roz_r = None;
@@ -188,6 +189,10 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
             let (v, t) = timed("integer", || {
                 integer::analyze(e, &integer::IntegerOptions { leader, mc: (opt.mc > 0).then_some((opt.mc, opt.seed)), ..Default::default() })
             });
+            // The ranking's landings on multiples of 5%, while the other methods run.
+            if v.is_ok() {
+                int5_r = integer5(e, leader);
+            }
             int_r = Some(v);
             log(t);
         });
@@ -279,7 +284,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     // Ranking: station evidence, then units.
     let t = Instant::now();
     let Ranked { stations: stations_ranked, commissions, regions } =
-        rank_stage(e, leader, &check_report, integer.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
+        rank_stage(e, leader, &check_report, integer.as_ref().map(|r| (r, int5_r.as_ref())), &results, calibration.as_ref(), opt.flag_threshold);
     timings.push(("rank".into(), t.elapsed().as_secs_f64()));
     progress("rank");
     Analysis {
@@ -304,6 +309,11 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     }
 }
 
+/// The integer test at period 5 (landings on multiples of 5%), nation only, for the ranking.
+fn integer5(e: &Election, leader: Option<usize>) -> Option<integer::IntegerReport> {
+    integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
+}
+
 /// The ranked lists (file order; sort with [`rank::order`] and [`units::sorted`]).
 pub struct Ranked {
     pub stations: Vec<StationScore>,
@@ -319,16 +329,24 @@ pub fn rank_stage(
     e: &Election,
     leader: Option<usize>,
     check_report: &checks::Report,
-    integer: Option<&integer::IntegerReport>,
+    // The integer test's report, and its period-5 run when already done (else done here).
+    integer: Option<(&integer::IntegerReport, Option<&integer::IntegerReport>)>,
     results: &[TestResult],
     calibration: Option<&crate::calibrate::inline::InlineCalibration>,
     threshold: Option<f64>,
 ) -> Ranked {
     // Integer hits for the ranking: a hit on a multiple of 5% is weighed by the
     // probability of landing on a multiple of 5, a hit elsewhere by that of any integer.
-    let integer5 = integer.and_then(|_| {
-        integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
-    });
+    let computed;
+    let integer5 = match integer {
+        Some((_, Some(r5))) => Some(r5),
+        Some((_, None)) => {
+            computed = integer5(e, leader);
+            computed.as_ref()
+        }
+        None => None,
+    };
+    let integer = integer.map(|(r, _)| r);
     let not_applicable = |test: &str, level: &str| calibration.is_some_and(|c| c.not_applicable(test, level));
     let integer_usable = !not_applicable("integer.either", "nation");
     let hits = integer.filter(|_| integer_usable).map(|r| {
@@ -384,10 +402,12 @@ pub fn rank_stage(
         out
     };
     let base = 0.001;
-    let commissions = match e.levels.len() {
-        0 => Vec::new(),
-        n => units::units(e, n - 1, &stations_ranked, base, &unit_tests(n - 1)),
-    };
-    let regions = if e.levels.len() >= 2 { units::units(e, 0, &stations_ranked, base, &unit_tests(0)) } else { Vec::new() };
+    let (commissions, regions) = rayon::join(
+        || match e.levels.len() {
+            0 => Vec::new(),
+            n => units::units(e, n - 1, &stations_ranked, base, &unit_tests(n - 1)),
+        },
+        || if e.levels.len() >= 2 { units::units(e, 0, &stations_ranked, base, &unit_tests(0)) } else { Vec::new() },
+    );
     Ranked { stations: stations_ranked, commissions, regions }
 }

@@ -33,6 +33,7 @@ pub mod units;
 use crate::checks::{self, Rule};
 use crate::model::{Election, Role};
 use crate::stats::common::norm_sf;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Fewest ordinary stations a peer group needs before falling back a level up.
@@ -218,11 +219,12 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
             _ => None,
         })
         .collect();
-    let peers_t = peer_stats(e, &turnout);
-    let peers_s = peer_stats(e, &share);
     let mut out: Vec<StationScore> = (0..n)
         .map(|i| StationScore { station: i, score: 0.0, flagged: false, turnout: turnout[i], share: share[i], evidence: Vec::new() })
         .collect();
+    // Peer medians of turnout and share, and the identical-protocol search, side by side.
+    let ((peers_t, peers_s), ()) =
+        rayon::join(|| rayon::join(|| peer_stats(e, &turnout), || peer_stats(e, &share)), || identical_protocols(e, &mut out));
     for v in &check.violations {
         let text = match (v.rule, v.other) {
             // Identical protocols are weighed by their chance probability below, for
@@ -233,10 +235,9 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         };
         out[v.station].evidence.push(Evidence { kind: Kind::Arithmetic, points: 6.0, text });
     }
-    identical_protocols(e, &mut out);
-    for i in 0..n {
+    out.par_iter_mut().enumerate().for_each(|(i, s)| {
         if e.special[i].is_some() {
-            continue;
+            return;
         }
         let size_t = reg.map(|r| r[i] as f64).unwrap_or(0.0);
         let size_s = valid[i] as f64;
@@ -251,7 +252,6 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         };
         let zt = z_of(turnout[i], peers_t[i], size_t);
         let zs = z_of(share[i], peers_s[i], size_s);
-        let s = &mut out[i];
         for (z, kind, what) in [(zt, Kind::Turnout, "turnout"), (zs, Kind::Share, "leader share")] {
             if let Some((z, x, m, name)) = z {
                 if z > 0.0 {
@@ -298,8 +298,11 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
                 });
             }
         }
-    }
-    for s in &mut out {
+        s.score = s.evidence.iter().map(|e| e.points).sum();
+        s.flagged = s.score >= threshold;
+    });
+    // Stations set aside above still carry the checks' evidence.
+    for s in out.iter_mut().filter(|s| e.special[s.station].is_some()) {
         s.score = s.evidence.iter().map(|e| e.points).sum();
         s.flagged = s.score >= threshold;
     }
@@ -313,8 +316,8 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
 /// matched). Large vectors get the full 6 points; two tiny stations with 12 votes each
 /// that agree get little. Vectors of fewer than 5 votes are not compared.
 fn identical_protocols(e: &Election, out: &mut [StationScore]) {
+    use rustc_hash::FxHashMap as HashMap;
     use statrs::function::gamma::ln_gamma;
-    use std::collections::HashMap;
     let n = e.len();
     let Some(level) = e.levels.last() else { return };
     let sums = e.vote_sums();
@@ -326,8 +329,8 @@ fn identical_protocols(e: &Election, out: &mut [StationScore]) {
             tot[level.code[i] as usize][j] += e.votes[j][i] as f64;
         }
     }
-    let mut groups: HashMap<(u32, Vec<u32>), Vec<usize>> = HashMap::new();
-    let mut same_total: HashMap<(u32, u64), usize> = HashMap::new();
+    let mut groups: HashMap<(u32, Vec<u32>), Vec<usize>> = HashMap::default();
+    let mut same_total: HashMap<(u32, u64), usize> = HashMap::default();
     for i in 0..n {
         if sums[i] < 5 {
             continue;

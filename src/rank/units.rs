@@ -22,6 +22,7 @@
 use super::{StationScore, fmt_p, median_mad, points};
 use crate::model::Election;
 use crate::stats::common::norm_sf;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// One piece of evidence against a unit.
@@ -128,6 +129,7 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
     let spr_t = spread_z(&lt);
     let spr_s = spread_z(&ls);
     (0..nu)
+        .into_par_iter()
         .map(|u| {
             let m = &members[u];
             let flagged = m.iter().filter(|&&i| stations[i].flagged).count();
