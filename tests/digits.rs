@@ -400,3 +400,37 @@ fn penultimate_calibration() {
     // the validity note's reason, measured: 1.0 (every replicate rejects)
     assert!(sm > 0.9, "small {sm}");
 }
+
+/// Per-commission digit runs through `analyze` (issue 4, item 7): invented last digits in
+/// one commission of 200 give that commission the smallest pooled last-digit q, below
+/// 0.01, and few others reach 0.05 (BH across the 200).
+#[test]
+fn per_commission_runs_find_the_invented_commission() {
+    use std::sync::Arc;
+    use tallyscope::simulate::{self, SimConfig};
+    let target = "Commission 04-011";
+    let cfg = SimConfig {
+        stations: 8_000,
+        regions: 10,
+        commissions_per_region: Some(20),
+        seed: 3,
+        frauds: vec![format!("invented:1:0.8@commission={target}").parse().unwrap()],
+        ..SimConfig::default()
+    };
+    let sim = simulate::simulate(&cfg).unwrap();
+    let opt = tallyscope::analysis::Options { fingerprint: false, bootstrap: 0, digit_draws: 0, ..Default::default() };
+    let a = tallyscope::analysis::run_election(Arc::new(sim.election()), Default::default(), &opt);
+    let rows: Vec<_> = a.results.iter().filter(|r| r.test == "digits.last.chi2.pooled" && r.scope.starts_with("commission:")).collect();
+    assert_eq!(rows.len(), 200);
+    let hit = rows.iter().find(|r| r.scope == format!("commission:Region 04/{target}")).expect("the target's row");
+    let q = hit.q.unwrap();
+    assert!(q < 0.01, "target q {q}");
+    let min_other = rows.iter().filter(|r| r.scope != hit.scope).filter_map(|r| r.q).fold(1.0, f64::min);
+    assert!(q < min_other, "target q {q}, another commission's {min_other}");
+    let others_05 = rows.iter().filter(|r| r.scope != hit.scope && r.q.is_some_and(|q| q <= 0.05)).count();
+    eprintln!("target q {q:.2e}; smallest other q {min_other:.3}; others at q <= 0.05: {others_05}");
+    assert!(others_05 <= 2, "{others_05}");
+    // The commission list carries it as evidence.
+    let u = a.commissions.iter().find(|u| u.path.last().map(String::as_str) == Some(target)).unwrap();
+    assert!(u.evidence.iter().any(|e| e.name == "last-digit chi-square (pooled)" && e.points > 2.0), "{:?}", u.evidence);
+}

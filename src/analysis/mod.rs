@@ -146,6 +146,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut dig_r = None;
     let mut roz_r = None;
     let mut cal_r = None;
+    let t_battery = Instant::now();
     rayon::scope(|s| {
         if opt.calibration_reps > 0 {
             s.spawn(|_| {
@@ -166,7 +167,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         });
         s.spawn(|_| {
             let (v, t) = timed("digits", || {
-                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, ..Default::default() };
+                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, commissions: true, ..Default::default() };
                 o.resample.draws = opt.digit_draws;
                 o.resample.seed = opt.seed;
                 o.penultimate = opt.penultimate;
@@ -216,6 +217,8 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
             log(t);
         });
     });
+    let battery_wall = t_battery.elapsed().as_secs_f64();
+    let t_collect = Instant::now();
     let check_report = check_report.expect("check ran");
     let mut timings = timings.into_inner().expect("no panics while holding it");
     timings.sort_by(|a, b| a.0.cmp(&b.0));
@@ -266,21 +269,23 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     }
     // BH q-values within each family: one test at one level (the regions, or the
     // commissions), never mixing levels.
-    let level = |scope: &str| scope.split(':').next().unwrap_or("").to_string();
-    let mut families: Vec<(String, String)> =
-        results.iter().filter(|r| r.scope != "nation").map(|r| (r.test.clone(), level(&r.scope))).collect();
-    families.sort();
-    families.dedup();
-    for (t, l) in families {
-        let idx: Vec<usize> = (0..results.len())
-            .filter(|&i| results[i].test == t && results[i].scope != "nation" && level(&results[i].scope) == l)
-            .collect();
-        let mut sub: Vec<TestResult> = idx.iter().map(|&i| results[i].clone()).collect();
-        stats::fill_q(&mut sub);
-        for (k, &i) in idx.iter().enumerate() {
-            results[i].q = sub[k].q;
-        }
+    let mut families: std::collections::BTreeMap<(&str, &str), Vec<usize>> = Default::default();
+    for (i, r) in results.iter().enumerate().filter(|(_, r)| r.scope != "nation") {
+        let level = r.scope.split(':').next().unwrap_or("");
+        families.entry((r.test.as_str(), level)).or_default().push(i);
     }
+    let q: Vec<(usize, Option<f64>)> = families
+        .values()
+        .flat_map(|idx| {
+            let p: Vec<Option<f64>> = idx.iter().map(|&i| results[i].p).collect();
+            idx.iter().copied().zip(stats::fdr::bh_opt(&p)).collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, q) in q {
+        results[i].q = q;
+    }
+    timings.push(("battery_wall".into(), battery_wall));
+    timings.push(("collect".into(), t_collect.elapsed().as_secs_f64()));
     // Ranking: station evidence, then units.
     let t = Instant::now();
     let Ranked { stations: stations_ranked, commissions, regions } =

@@ -951,10 +951,13 @@ struct Ctx<'a> {
     /// Members of each region among the integer test's included stations are found per
     /// replicate; the region count.
     regions: usize,
-    /// The integer tests per commission (the battery's lowest level, when the file has
-    /// two levels or more): their keys (turnout, leader, either) and the commission count.
-    commission: Option<[usize; 3]>,
+    /// Per commission (the battery's lowest level, when the file has two levels or more):
+    /// the integer tests and the brief digit tests, as the battery runs them there; the
+    /// commission count and each commission's region. Digit tallies are then kept per
+    /// commission and summed into regions and the nation.
+    commission: Option<LevelKeys>,
     commissions: usize,
+    comm_region: Vec<u32>,
     benford: [f64; 10],
     benford_mean: f64,
     benford_var: f64,
@@ -1047,8 +1050,9 @@ impl Ctx<'_> {
         Some(common::weighted_sf(p, wt, obs).0)
     }
 
-    /// Digit tests of one scope, as `digits::unit_results`.
-    fn digit_ps(&self, t: &DigitTally, lk: &LevelKeys, out: &mut Vec<(u32, f64)>) {
+    /// Digit tests of one scope, as `digits::unit_results` (`brief`: commissions, pooled
+    /// chi-squares only).
+    fn digit_ps(&self, t: &DigitTally, lk: &LevelKeys, brief: bool, out: &mut Vec<(u32, f64)>) {
         let k = self.m.k;
         let mut push = |key: usize, p: f64| out.push((key as u32, p));
         let mut pooled = [0u64; 10];
@@ -1062,7 +1066,7 @@ impl Ctx<'_> {
             } else {
                 pooled
             };
-            if h.iter().sum::<u64>() > 0 {
+            if h.iter().sum::<u64>() > 0 && (!brief || j == k) {
                 push(lk.last[j], digits::chi2_uniform(&h).1);
             }
             let h2 = if j < k {
@@ -1073,7 +1077,7 @@ impl Ctx<'_> {
             } else {
                 pooled2
             };
-            if h2.iter().sum::<u64>() > 0 {
+            if h2.iter().sum::<u64>() > 0 && (!brief || j == k) {
                 push(lk.b2bl[j], digits::chi2_gof(&h2, &self.benford).1);
             }
         }
@@ -1130,7 +1134,13 @@ impl Ctx<'_> {
         let max_t = 990_000u64;
         for s in 0..m.stations.len() {
             let row = &votes[s * k..(s + 1) * k];
-            let scope = if self.regions > 0 { m.region[s] as usize } else { 0 };
+            let scope = if self.commission.is_some() {
+                m.comm[s] as usize
+            } else if self.regions > 0 {
+                m.region[s] as usize
+            } else {
+                0
+            };
             let t = &mut w.tallies[scope];
             for (j, &c) in row.iter().enumerate() {
                 if c >= 10 {
@@ -1208,13 +1218,13 @@ impl Ctx<'_> {
                     }
                 }
             }
-            if let Some(ck) = self.commission {
+            if let Some(ck) = &self.commission {
                 let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.commissions];
                 for (i, &c) in w.int_comm.iter().enumerate() {
                     members[c as usize].push(i);
                 }
                 for mem in members.iter().filter(|m| !m.is_empty()) {
-                    for (key, (p, h)) in ck.into_iter().zip(sets) {
+                    for (key, (p, h)) in [ck.int_t, ck.int_s, ck.int_e].into_iter().zip(sets) {
                         if let Some(pv) = self.integer_p(p, h, Some(mem), w) {
                             out.push((key as u32, pv));
                         }
@@ -1223,18 +1233,30 @@ impl Ctx<'_> {
             }
             (w.pt, w.ps, w.pe, w.ht, w.hs, w.he) = (pt, ps, pe, ht, hs, he);
         }
-        // digits: nation = all scopes, then each region
+        // digits: nation = all scopes, then each region (the sum of its commissions when
+        // tallied per commission), then each commission
+        let any = |t: &DigitTally| t.last.iter().any(|h| h.iter().sum::<u64>() > 0) || t.pct_t.iter().sum::<u64>() > 0;
         let mut nat = DigitTally::new(k);
         for t in &w.tallies {
             nat.add(t);
         }
-        self.digit_ps(&nat, lk, &mut out);
-        if let Some(rk) = &self.region {
-            for t in &w.tallies {
-                let any = t.last.iter().any(|h| h.iter().sum::<u64>() > 0) || t.pct_t.iter().sum::<u64>() > 0;
-                if any {
-                    self.digit_ps(t, rk, &mut out);
+        self.digit_ps(&nat, lk, false, &mut out);
+        if let Some(ck) = &self.commission {
+            let mut reg: Vec<DigitTally> = vec![DigitTally::new(k); self.regions.max(1)];
+            for (c, t) in w.tallies.iter().enumerate() {
+                reg[self.comm_region[c] as usize].add(t);
+            }
+            if let Some(rk) = &self.region {
+                for t in reg.iter().filter(|t| any(t)) {
+                    self.digit_ps(t, rk, false, &mut out);
                 }
+            }
+            for t in w.tallies.iter().filter(|t| any(t)) {
+                self.digit_ps(t, ck, true, &mut out);
+            }
+        } else if let Some(rk) = &self.region {
+            for t in w.tallies.iter().filter(|t| any(t)) {
+                self.digit_ps(t, rk, false, &mut out);
             }
         }
         // dips, on every DIP_EVERY-th replicate
@@ -1291,9 +1313,14 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
     let region = (regions > 0).then(|| level_keys(&mut keys, &e.candidates, "region"));
     // The battery runs the integer tests per commission (the lowest level) when the file
     // has two levels or more; so does the calibration, with the same exact null per unit.
-    let commission = (e.levels.len() >= 2)
-        .then(|| ["integer.turnout", "integer.leader", "integer.either"].map(|t| keys.id(t, "commission")));
+    let commission = (e.levels.len() >= 2).then(|| level_keys(&mut keys, &e.candidates, "commission"));
     let commissions = if commission.is_some() { e.levels[e.levels.len() - 1].n_units() } else { 0 };
+    let mut comm_region = vec![0u32; commissions];
+    if commission.is_some() {
+        for s in 0..m.stations.len() {
+            comm_region[m.comm[s] as usize] = m.region[s];
+        }
+    }
     let memo = m.has_integer.then(|| {
         Memo::new((0..m.stations.len()).flat_map(|s| {
             let (a, b) = m.window(s, 0);
@@ -1314,13 +1341,14 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         regions,
         commission,
         commissions,
+        comm_region,
         benford,
         benford_mean: bm,
         benford_var: bv,
         dip_null: Default::default(),
         alpha: opt.alpha,
     };
-    let scopes = regions.max(1);
+    let scopes = if cx.commission.is_some() { commissions } else { regions.max(1) };
     let reps: Vec<Vec<(u32, f64)>> = (0..opt.reps)
         .into_par_iter()
         .map_init(|| Work::new(m.k, scopes), |w, r| cx.replicate(r, opt.seed, w))

@@ -61,6 +61,10 @@ impl Exporter for SummaryJson {
             coarse.insert("notes".into(), json!(r.notes));
             integer.insert("coarse_fractions".into(), Value::Object(coarse));
         }
+        // Nation and region rows here; the commission rows (tens of thousands on a
+        // national file) live in tests.csv / tests.json only.
+        let (commission_rows, tests): (Vec<&crate::stats::TestResult>, Vec<&crate::stats::TestResult>) =
+            a.results.iter().partition(|r| r.scope.starts_with("commission:"));
         let v = json!({
             "tallyscope_version": env!("CARGO_PKG_VERSION"),
             "file": a.read.file,
@@ -69,7 +73,11 @@ impl Exporter for SummaryJson {
             "leader": a.leader,
             "check": a.check,
             "integer": integer,
-            "tests": a.results,
+            "tests": tests,
+            "tests_per_commission": {
+                "rows": commission_rows.len(),
+                "in": ["tests.csv", "tests.json"],
+            },
             "calibration": a.calibration,
             "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),

@@ -739,7 +739,9 @@ pub struct DigitOptions {
     pub include_electronic: bool,
     /// Per-region results (level 0).
     pub regions: bool,
-    /// Per-commission results (level 1), off by default.
+    /// Per-commission results (the lowest level above stations), off by default: the
+    /// pooled and focus-candidate tests only (last digits pooled, repeated, adjacent,
+    /// LastC, C05s, _2BL, P05s, 2BL pooled), without bootstrap intervals.
     pub commissions: bool,
     /// Bootstrap resamples for the intervals of the means (1000; 0 = none).
     pub bootstrap: usize,
@@ -934,13 +936,15 @@ pub fn skew_kurt(x: &[f64]) -> (f64, f64) {
 }
 
 /// The results of one unit. `stream` separates the bootstrap streams of units.
-fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(String, Option<Resampled>)]) -> Vec<TestResult> {
+/// The battery on one unit's tallies. `brief` (commissions): the pooled and focus-candidate
+/// tests only (no per-candidate chi-squares, no moments), without bootstrap intervals.
+fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(String, Option<Resampled>)], brief: bool) -> Vec<TestResult> {
     let o = cx.o;
     let names = &cx.e.candidates;
     let mut out = Vec::new();
     let benford = benford_second();
     let (bmean, bvar) = mean_var_of(&benford);
-    let reps = if stream == 0 { o.bootstrap } else { o.unit_bootstrap };
+    let reps = if brief { 0 } else if stream == 0 { o.bootstrap } else { o.unit_bootstrap };
     let boot = |tally: &[u64; 10], values: &[f64; 10], s: u64| -> (f64, f64) {
         bootstrap_mean_ci(tally, values, reps, o.alpha, o.seed, stream * 16 + s)
     };
@@ -958,6 +962,9 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
             pooled[d] += t.last[j][d];
         }
         per.push((name.clone(), t.last[j]));
+    }
+    if brief {
+        per.clear();
     }
     per.push(("pooled".into(), pooled));
     for (name, h) in &per {
@@ -1081,7 +1088,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         out.push(r);
     }
     for (what, x) in [("turnout", &t.turnout), ("share", &t.share)] {
-        if x.len() < 3 {
+        if x.len() < 3 || brief {
             continue;
         }
         let (s, k) = skew_kurt(x);
@@ -1105,6 +1112,9 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
             pooled2[d] += t.second[j][d];
         }
         per2.push((name.clone(), t.second[j]));
+    }
+    if brief {
+        per2.clear();
     }
     per2.push(("pooled".into(), pooled2));
     for (name, h) in &per2 {
@@ -1223,7 +1233,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
     // nation
     let nat = tally_units(&cx, 1, &|_| 0);
     let resampled = resampled_set(&cx, &cx.stations, &o.resample);
-    let nation = unit_results(&cx, &nat[0], "nation", 0, &resampled);
+    let nation = unit_results(&cx, &nat[0], "nation", 0, &resampled, false);
     // units
     let unit_run = |level: usize, kind: &str, base: u64| -> Vec<TestResult> {
         let Some(l) = e.levels.get(level) else { return Vec::new() };
@@ -1251,7 +1261,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
                 } else {
                     Vec::new()
                 };
-                unit_results(&cx, &t[u], &label(u), base + u as u64 + 1, &rs)
+                unit_results(&cx, &t[u], &label(u), base + u as u64 + 1, &rs, kind == "commission")
             })
             .flatten_iter()
             .collect();
