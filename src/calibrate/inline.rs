@@ -1205,26 +1205,22 @@ impl Ctx<'_> {
                     }
                 }
             }
-            if let Some(rk) = &self.region {
-                let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.regions];
-                for (i, &r) in w.int_region.iter().enumerate() {
-                    members[r as usize].push(i);
+            // Per region, then per commission: the included stations of each unit.
+            let members_of = |codes: &[u32], units: usize| {
+                let mut m: Vec<Vec<usize>> = vec![Vec::new(); units];
+                for (i, &c) in codes.iter().enumerate() {
+                    m[c as usize].push(i);
                 }
+                m
+            };
+            let groups: Vec<(&LevelKeys, Vec<Vec<usize>>)> =
+                [(self.region.as_ref(), &w.int_region, self.regions), (self.commission.as_ref(), &w.int_comm, self.commissions)]
+                    .into_iter()
+                    .filter_map(|(keys, codes, units)| keys.map(|k| (k, members_of(codes, units))))
+                    .collect();
+            for (uk, members) in &groups {
                 for mem in members.iter().filter(|m| !m.is_empty()) {
-                    for (key, (p, h)) in [rk.int_t, rk.int_s, rk.int_e].into_iter().zip(sets) {
-                        if let Some(pv) = self.integer_p(p, h, Some(mem), w) {
-                            out.push((key as u32, pv));
-                        }
-                    }
-                }
-            }
-            if let Some(ck) = &self.commission {
-                let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.commissions];
-                for (i, &c) in w.int_comm.iter().enumerate() {
-                    members[c as usize].push(i);
-                }
-                for mem in members.iter().filter(|m| !m.is_empty()) {
-                    for (key, (p, h)) in [ck.int_t, ck.int_s, ck.int_e].into_iter().zip(sets) {
+                    for (key, (p, h)) in [uk.int_t, uk.int_s, uk.int_e].into_iter().zip(sets) {
                         if let Some(pv) = self.integer_p(p, h, Some(mem), w) {
                             out.push((key as u32, pv));
                         }
