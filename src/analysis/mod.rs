@@ -14,6 +14,9 @@ use crate::model::Election;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// `Options::calibration_reps` for "as many replicates as the default budget allows".
+pub const AUTO_REPS: usize = usize::MAX;
+
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -39,7 +42,8 @@ pub struct Options {
     /// Score at which a station is flagged (default [`rank::FLAG_THRESHOLD`]).
     pub flag_threshold: Option<f64>,
     /// Clean replicates of the file for the type-I rate beside every p-value
-    /// ([`crate::calibrate::inline`]); 0 skips the calibration.
+    /// ([`crate::calibrate::inline`]); 0 skips the calibration, [`AUTO_REPS`] takes
+    /// [`crate::calibrate::inline::auto_reps`] of the file (the command line's default).
     pub calibration_reps: usize,
 }
 
@@ -80,6 +84,8 @@ pub struct Analysis {
     pub rozenas: Option<rozenas::RozenasReport>,
     /// The inline calibration (type-I rates on clean replicates of this file), if run.
     pub calibration: Option<crate::calibrate::inline::InlineCalibration>,
+    /// Why it did not run, when the default budget skipped it (`None` otherwise).
+    pub calibration_skipped: Option<String>,
     /// Station scores, in station order (see `rank::order`).
     pub stations_ranked: Vec<StationScore>,
     /// The score at which stations were flagged.
@@ -146,12 +152,23 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut dig_r = None;
     let mut roz_r = None;
     let mut cal_r = None;
+    let mut calibration_skipped = None;
+    let reps = if opt.calibration_reps == AUTO_REPS { crate::calibrate::inline::auto_reps(e) } else { opt.calibration_reps };
+    if reps == 0 && opt.calibration_reps == AUTO_REPS {
+        calibration_skipped = Some(format!(
+            "{} stations × {} candidates exceed the default budget ({} replicates would take over {:.0} s)",
+            e.len(),
+            e.candidates.len(),
+            crate::calibrate::inline::AUTO_MIN_REPS,
+            1.4 * crate::calibrate::inline::AUTO_MIN_REPS as f64 * e.len() as f64 * (e.candidates.len() + 2) as f64 / crate::calibrate::inline::AUTO_BUDGET
+        ));
+    }
     let t_battery = Instant::now();
     rayon::scope(|s| {
-        if opt.calibration_reps > 0 {
+        if reps > 0 {
             s.spawn(|_| {
                 let (v, t) = timed("calibration", || {
-                    let o = crate::calibrate::inline::InlineOptions { reps: opt.calibration_reps, seed: opt.seed, ..Default::default() };
+                    let o = crate::calibrate::inline::InlineOptions { reps, seed: opt.seed, ..Default::default() };
                     crate::calibrate::inline::run(e, leader, &o)
                 });
                 cal_r = Some(v);
@@ -307,6 +324,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         fingerprint,
         rozenas,
         calibration,
+        calibration_skipped,
         skipped,
         results,
         timings,

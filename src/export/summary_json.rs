@@ -79,6 +79,7 @@ impl Exporter for SummaryJson {
                 "in": ["tests.csv", "tests.json"],
             },
             "calibration": a.calibration,
+            "calibration_skipped": a.calibration_skipped,
             "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         });

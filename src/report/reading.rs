@@ -9,9 +9,14 @@ use crate::stats::TestResult;
 pub const NOT_APPLICABLE_ALPHA: f64 = 0.08;
 
 /// Whether the test's measured false-positive rate on clean elections like this one is
-/// too high for its p-value to mean what it says.
+/// too high for its p-value to mean what it says: the inline calibration's verdict
+/// (`extra.not_applicable`, which also asks that the rate be significantly above α), else
+/// the rate against [`NOT_APPLICABLE_ALPHA`].
 pub fn not_applicable(r: &TestResult) -> bool {
-    r.calibrated_alpha.is_some_and(|a| a > NOT_APPLICABLE_ALPHA)
+    match r.extra.get("not_applicable") {
+        Some(&v) => v > 0.5,
+        None => r.calibrated_alpha.is_some_and(|a| a > NOT_APPLICABLE_ALPHA),
+    }
 }
 
 pub fn fmt_p(p: Option<f64>) -> String {
@@ -40,7 +45,7 @@ fn num(x: f64) -> String {
 
 /// The verdict: how to read the p-value (or why not to).
 pub fn verdict(r: &TestResult) -> String {
-    if let Some(a) = r.calibrated_alpha.filter(|&a| a > NOT_APPLICABLE_ALPHA) {
+    if let Some(a) = r.calibrated_alpha.filter(|_| not_applicable(r)) {
         return format!("not applicable here: it rejects {} of clean elections shaped like this one at the 5% level", pct(a));
     }
     match r.p {
