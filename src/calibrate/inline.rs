@@ -220,8 +220,13 @@ pub struct InlineCalibration {
     pub rows: Vec<TypeIRow>,
     /// (test or family, why it has no inline calibration).
     pub not_replicated: Vec<(String, String)>,
-    /// Integer null probabilities evaluated (the rest came from the memo).
+    /// Integer null probabilities evaluated (the rest came from the memo). Not serialised:
+    /// two threads may both fill the same entry, so the count varies from run to run.
+    #[serde(skip)]
     pub integer_evaluations: usize,
+    /// Wall time (not serialised: summary.json stays byte-identical across runs; the
+    /// time is in its `timings_seconds.calibration`).
+    #[serde(skip)]
     pub seconds: f64,
 }
 
@@ -662,6 +667,9 @@ impl Model {
         let c = self.comm[s] as usize;
         let (n, l, sd) = if which == 0 {
             (self.reg[s], self.lt[c], self.sd_t)
+        } else if self.k <= 1 {
+            // one candidate: every vote is the leader's
+            return (self.total[s], self.total[s]);
         } else {
             (self.total[s], self.ls[c * self.k.saturating_sub(1)], self.sd_s.first().copied().unwrap_or(0.0))
         };
