@@ -1406,17 +1406,7 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         .filter(|&i| n[i] > 0)
         .map(|i| {
             let rate = super::Rate::new(opt.alpha, rej[i], n[i]);
-            // Above the threshold *and* significantly above α (one-sided binomial 5%): with
-            // the 40-odd replicates of the default budget a valid test's 4 rejections of 40
-            // (10%) are chance (P = 0.14), 5 are not (P = 0.048). At 200 replicates the
-            // threshold decides (17 of 200: P = 0.02).
-            let verdict = if rate.rate > opt.threshold && digits::binom_sf_ge(rej[i] as u64, n[i] as u64, opt.alpha) < 0.05 {
-                Verdict::NotApplicable
-            } else if rate.hi < opt.alpha {
-                Verdict::Conservative
-            } else {
-                Verdict::Ok
-            };
+            let verdict = super::verdict(&rate, opt.threshold);
             TypeIRow {
                 test: keys.names[i].0.clone(),
                 level: keys.names[i].1.to_string(),

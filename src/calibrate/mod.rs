@@ -20,9 +20,11 @@
 //!   its p-values are valid, but it has less power than its nominal level suggests);
 //! * **ok** otherwise.
 //!
-//! The verdict is on the point rate as issue 7 asks: with few replicates a valid test
-//! lands above 1.6·α by chance (R = 50: about 10% of the time), which is why the
-//! interval is printed with it and why a decision should use a few hundred replicates.
+//! The point rate must exceed the threshold (issue 7's rule) *and* the rejections must be
+//! significantly more than α (one-sided binomial test at 5%): with few replicates a
+//! valid test lands above 1.6·α by chance (R = 50: about 10% of the time; R = 100, 9
+//! rejections: 6%), and the second condition keeps such chance out of the verdict. The
+//! interval is printed with it; a decision should rest on a few hundred replicates.
 //! Pooled rates at region level treat the units of a replicate as independent; their
 //! intervals are somewhat too narrow if a test's regional results are correlated.
 //!
@@ -341,6 +343,85 @@ pub struct Report {
     pub power_seconds: f64,
 }
 
+/// The verdict on a rate (see the module docs): not applicable when the point rate exceeds
+/// `threshold` and the rejections are significantly more than α (one-sided binomial, 5%);
+/// conservative when the whole 95% interval lies below α; ok otherwise. The same rule for
+/// `tallyscope calibrate` and for the inline calibration of `analyze`.
+pub fn verdict(r: &Rate, threshold: f64) -> Verdict {
+    let above = crate::stats::digits::binom_sf_ge(r.rejections as u64, r.n as u64, r.alpha) < 0.05;
+    if r.rate > threshold && above {
+        Verdict::NotApplicable
+    } else if r.hi < r.alpha {
+        Verdict::Conservative
+    } else {
+        Verdict::Ok
+    }
+}
+
+/// Power at least this is "sees this kind of fraud" in [`PowerSummary`].
+pub const SEES_POWER: f64 = 0.5;
+
+/// Which tests see which fraud (the report's table): per fraud spec, the national tests
+/// whose null held on the clean replicates (verdict ok or conservative at α) and that
+/// rejected in at least [`SEES_POWER`] of the fraud replicates, strongest first, with
+/// the ranking's quality. Tests whose null failed are counted, not listed: their
+/// "power" is their false-positive rate. Written by `calibrate --power --power-summary`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PowerSummary {
+    /// What was simulated and how (the command line that produced it).
+    pub source: String,
+    pub alpha: f64,
+    pub type_i_reps: usize,
+    pub kinds: Vec<KindPower>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct KindPower {
+    pub kind: String,
+    pub spec: String,
+    pub reps: usize,
+    /// (test, power), power ≥ [`SEES_POWER`], strongest first (ties by name).
+    pub sees: Vec<(String, f64)>,
+    /// Tests rejecting as often here whose null did not hold on clean replicates.
+    pub invalid_rejecting: usize,
+    pub ranking_auc: f64,
+    pub precision_top1: f64,
+}
+
+impl Report {
+    pub fn power_summary(&self, source: &str) -> PowerSummary {
+        let alpha = self.type_i.alphas.first().copied().unwrap_or(0.05);
+        let valid = |test: &str| -> bool {
+            match self.type_i.row(test, "nation") {
+                Some(r) => r.verdict != Verdict::NotApplicable,
+                // The protocol check: its type-I rate is the share of clean replicates
+                // with a violation (chance identical protocols of tiny stations: ~1%).
+                None => test == "checks.any_violation" && self.type_i.clean_violation_rate <= alpha,
+            }
+        };
+        let kinds = self
+            .power
+            .iter()
+            .map(|p| {
+                // Rozenas' per-fraction rows ("rozenas.leader.1/2") are parts of rozenas.*.
+                let rows: Vec<&PowerRow> = p.tests.iter().filter(|r| !r.test.contains('/') && r.rate.rate >= SEES_POWER).collect();
+                let mut sees: Vec<(String, f64)> = rows.iter().filter(|r| valid(&r.test)).map(|r| (r.test.clone(), r.rate.rate)).collect();
+                sees.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                KindPower {
+                    kind: p.kind.clone(),
+                    spec: p.spec.clone(),
+                    reps: p.reps,
+                    invalid_rejecting: rows.len() - sees.len(),
+                    sees,
+                    ranking_auc: p.auc.mean,
+                    precision_top1: p.precision_top1.mean,
+                }
+            })
+            .collect();
+        PowerSummary { source: source.to_string(), alpha, type_i_reps: self.type_i.reps, kinds }
+    }
+}
+
 /// "nation", or the level of a unit scope ("region:Region 01" → "region").
 pub fn level_of(scope: &str) -> &str {
     match scope.split_once(':') {
@@ -486,13 +567,7 @@ pub fn type_one(name: &str, cfg: &SimConfig, opt: &Options, tick: &(dyn Fn() + S
         .map(|(i, (t, l))| {
             let rates: Vec<Rate> = opt.alphas.iter().enumerate().map(|(a, &al)| Rate::new(al, rej[i][a], n[i])).collect();
             let r0 = &rates[0];
-            let verdict = if r0.rate > thr {
-                Verdict::NotApplicable
-            } else if r0.hi < r0.alpha {
-                Verdict::Conservative
-            } else {
-                Verdict::Ok
-            };
+            let verdict = verdict(r0, thr);
             TypeIRow {
                 test: t.to_string(),
                 level: l.to_string(),

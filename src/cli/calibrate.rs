@@ -34,7 +34,8 @@ use std::time::Instant;
 ///   verdict   ok                   the rate is compatible with α: trust its p-values
 ///             conservative         rejects clearly less often than α: its p-values
 ///                                  are valid but too large (less power)
-///             not applicable here  rejects more often than 1.6 α (0.08 at α = 0.05):
+///             not applicable here  rejects more often than 1.6 α (0.08 at α = 0.05),
+///                                  and significantly more than α (binomial, 5%):
 ///                                  its p-values are too small on data like this and
 ///                                  are not evidence of anything
 ///   Shape and correlation statistics without a p-value are descriptive and not listed.
@@ -117,6 +118,10 @@ pub struct Args {
     /// Also print the per-region (and per-commission) rows, pooled over units.
     #[arg(long)]
     pub all_levels: bool,
+    /// With --power: write which tests see which fraud (the report's table; see
+    /// `calibrate::PowerSummary`) as JSON.
+    #[arg(long, value_name = "PATH")]
+    pub power_summary: Option<PathBuf>,
     /// Write everything (settings, type-I rows at every level, power) as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -220,6 +225,14 @@ pub fn run(args: Args) -> Result<i32> {
     print!("{}", type_i_table(&report.type_i, args.all_levels));
     if !report.power.is_empty() {
         print!("\n{}", power_table(&report.power));
+    }
+    if let Some(path) = &args.power_summary {
+        if report.power.is_empty() {
+            return Err(Error::usage("--power-summary needs --power"));
+        }
+        let source = format!("tallyscope {}", std::env::args().skip(1).map(|a| crate::report::shell_quote(&a)).collect::<Vec<_>>().join(" "));
+        let s = serde_json::to_string_pretty(&report.power_summary(&source)).map_err(|e| Error::usage(e.to_string()))?;
+        std::fs::write(path, s + "\n").map_err(|e| Error::io(path.display().to_string(), e))?;
     }
     if let Some(path) = &args.json {
         #[derive(serde::Serialize)]

@@ -241,6 +241,51 @@ fn tests_section(a: &Analysis, b: &mut Vec<Block>) {
     }
 }
 
+/// Which tests see which fraud, measured with the simulator (`power_national.json`,
+/// written by the command it names; `tests/report.rs` re-measures its claims).
+pub const POWER_NATIONAL: &str = include_str!("power_national.json");
+
+/// The power table of [`POWER_NATIONAL`].
+pub fn power_national() -> crate::calibrate::PowerSummary {
+    serde_json::from_str(POWER_NATIONAL).expect("power_national.json is written by calibrate --power-summary")
+}
+
+fn power_section(b: &mut Vec<Block>) {
+    let p = power_national();
+    b.push(Block::Heading(2, "Which tests see which fraud".into()));
+    b.push(Block::Note(format!(
+        "Measured with the simulator, not on this file: clean and falsified national elections of the simulator's default shape ({}), each kind of fraud at a realistic intensity. A test is listed when its null held on the clean replicates and it rejected at α = {} in at least {:.0}% of the falsified ones. Tests whose null failed on the clean replicates are counted apart: their rejections say nothing about fraud. For numbers on data shaped like this file, run `tallyscope calibrate FILE --power`.",
+        p.source,
+        p.alpha,
+        100.0 * crate::calibrate::SEES_POWER
+    )));
+    let rows = p
+        .kinds
+        .iter()
+        .map(|k| {
+            let sees = if k.sees.is_empty() {
+                "no test with a p-value: the estimates without one (fingerprint fit, anomalous votes) and the ranking are what see it".to_string()
+            } else {
+                k.sees.iter().map(|(t, r)| format!("{t} ({:.0}%)", 100.0 * r)).collect::<Vec<_>>().join(", ")
+            };
+            vec![
+                Cell { text: k.kind.clone(), note: k.spec.clone(), mark: false },
+                Cell {
+                    text: sees,
+                    note: if k.invalid_rejecting > 0 { format!("{} more reject but are not valid on clean data of this shape", k.invalid_rejecting) } else { String::new() },
+                    mark: k.sees.is_empty(),
+                },
+                Cell::from(format!("{:.3}", k.ranking_auc)),
+                Cell::from(format!("{:.0}%", 100.0 * k.precision_top1)),
+            ]
+        })
+        .collect();
+    b.push(Block::Table {
+        head: vec!["fraud kind".into(), "tests that see it (power)".into(), "ranking ROC AUC".into(), "falsified among the top 1%".into()],
+        rows,
+    });
+}
+
 fn charts_section(drawn: &[Drawn], skipped: &[(Chart, String)], b: &mut Vec<Block>) {
     b.push(Block::Heading(2, "Charts".into()));
     for c in Chart::ALL {
@@ -338,6 +383,7 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
     file_section(a, &mut blocks);
     check_section(a, &mut blocks);
     tests_section(a, &mut blocks);
+    power_section(&mut blocks);
     charts_section(drawn, skipped, &mut blocks);
     ranking_section(a, &mut blocks);
     reproduce_section(a, meta, &mut blocks);
