@@ -242,8 +242,9 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut results = Vec::new();
     let mut skipped = Vec::new();
     let integer = match int_r.expect("integer ran") {
-        Ok(r) => {
-            results.extend(r.results());
+        Ok(mut r) => {
+            // The per-commission rows move into `results` (Analysis::integer keeps the rest).
+            results.extend(r.take_results());
             Some(r)
         }
         Err(err) => {
@@ -252,7 +253,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
     };
     match dig_r.expect("digits ran") {
-        Ok(d) => results.extend(d.results()),
+        Ok(d) => results.extend(d.into_results()),
         Err(err) => skipped.push(("digits".to_string(), err.to_string())),
     }
     let rozenas = match roz_r.expect("rozenas ran") {

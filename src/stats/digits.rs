@@ -854,6 +854,13 @@ impl DigitReport {
         v.extend(self.commissions.iter().cloned());
         v
     }
+    /// As [`results`](Self::results), without copying.
+    pub fn into_results(self) -> Vec<TestResult> {
+        let mut v = self.nation;
+        v.extend(self.regions);
+        v.extend(self.commissions);
+        v
+    }
     /// The national result of a test.
     pub fn get(&self, test: &str) -> Option<&TestResult> {
         self.nation.iter().find(|r| r.test == test)

@@ -473,7 +473,8 @@ pub struct IntegerReport {
     pub weighted: Vec<TestResult>,
     /// Per-region `integer.{turnout,leader,either}` with BH q-values within each test.
     pub regions: Vec<TestResult>,
-    /// Per-commission results (scope `commission:<label>`), q-values across commissions.
+    /// Per-commission results (scope `commission:<region>/<label>`), q-values across
+    /// commissions. Empty in `Analysis::integer`: `analysis` moves them into its results.
     pub commissions: Vec<TestResult>,
     /// Per included station.
     #[serde(skip)]
@@ -488,6 +489,16 @@ impl IntegerReport {
         v.extend(self.weighted.iter().cloned());
         v.extend(self.regions.iter().cloned());
         v.extend(self.commissions.iter().cloned());
+        v
+    }
+
+    /// As [`results`](Self::results), moving the per-commission rows out (they are
+    /// most of the rows: 750,000 at 10 million stations) instead of copying them;
+    /// `commissions` is empty afterwards.
+    pub fn take_results(&mut self) -> Vec<TestResult> {
+        let commissions = std::mem::take(&mut self.commissions);
+        let mut v = self.results();
+        v.extend(commissions);
         v
     }
 }
