@@ -487,11 +487,19 @@ impl Model {
         let special = e.special.len() == e.len();
         let mut stations: Vec<usize> = (0..e.len()).filter(|&i| !special || e.special[i].is_none()).collect();
         // Simulated in order of (registered voters, ballots in boxes): the integer null's memo
-        // is read per denominator, so neighbours share its cache lines.
-        let key = |i: usize| {
-            (e.get(Role::Registered).map_or(0, |r| r[i]), e.get(Role::InBoxes).map_or(0, |c| c[i]), i)
-        };
-        stations.sort_by_key(|&i| key(i));
+        // is read per denominator, so neighbours share its cache lines. Ties by the station's
+        // unit labels and id, then file order: the same protocols in another row order get
+        // the same draws (the props test shuffles rows).
+        let reg = e.get(Role::Registered);
+        let boxes = e.get(Role::InBoxes);
+        let labels = |i: usize| -> Vec<&str> { e.levels.iter().map(|l| l.labels[l.code[i] as usize].as_str()).collect() };
+        stations.sort_by(|&a, &b| {
+            (reg.map_or(0, |r| r[a]), boxes.map_or(0, |c| c[a]))
+                .cmp(&(reg.map_or(0, |r| r[b]), boxes.map_or(0, |c| c[b])))
+                .then_with(|| labels(a).cmp(&labels(b)))
+                .then_with(|| e.station[a].cmp(&e.station[b]))
+                .then(a.cmp(&b))
+        });
         if stations.is_empty() {
             return None;
         }
