@@ -85,6 +85,10 @@ pub struct Args {
     /// Whose shares the coarse-share test checks: the leader's, or every candidate's.
     #[arg(long, value_enum, default_value_t = crate::stats::rozenas::Coarse::Leader, value_name = "WHO")]
     pub coarse_candidates: crate::stats::rozenas::Coarse,
+    /// Above this many stations the coarse-share test runs on a seeded random subset of
+    /// this size (0 = always every station; its cost is about 3 µs per station).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub coarse_max_stations: usize,
     /// Also run the coarse-share test against the `spikes` package's beta-binomial
     /// mixture null (fitted by EM; with a misfit diagnostic; slower).
     #[arg(long)]
@@ -184,6 +188,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
             max_denominator: args.max_denominator,
             draws: args.rozenas_draws,
             candidates: args.coarse_candidates,
+            max_stations: args.coarse_max_stations,
             spikes: args.spikes,
             ..Default::default()
         },

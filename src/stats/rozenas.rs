@@ -749,6 +749,12 @@ pub struct RozenasOptions {
     pub spikes_components: usize,
     pub include_abroad: bool,
     pub include_electronic: bool,
+    /// Above this many stations the test runs on a seeded random subset of this size
+    /// (0 = always all): the perturbation null costs ~3 µs per station, 30 CPU-s at
+    /// 10 million, while a million stations already detect 2% integer fraud with power
+    /// near 1. The subset is chosen by a hash of each station's labels and id with the
+    /// seed, so it does not depend on row order; the output says so.
+    pub max_stations: usize,
 }
 
 impl Default for RozenasOptions {
@@ -766,6 +772,7 @@ impl Default for RozenasOptions {
             spikes_components: 3,
             include_abroad: false,
             include_electronic: false,
+            max_stations: 1_000_000,
         }
     }
 }
@@ -901,6 +908,34 @@ impl RozenasReport {
 }
 
 /// Runs the coarse-share tests on an election.
+/// At most `max` of `stations` (all when `max` is 0 or not exceeded): those with the
+/// smallest `splitmix64(seed ^ hash(labels, id))`, in file order, with a note.
+fn subsample(e: &Election, stations: Vec<usize>, max: usize, seed: u64, notes: &mut Vec<String>) -> Vec<usize> {
+    use std::hash::{Hash, Hasher};
+    if max == 0 || stations.len() <= max {
+        return stations;
+    }
+    let key = |i: usize| {
+        let mut h = rustc_hash::FxHasher::default();
+        for l in &e.levels {
+            l.labels[l.code[i] as usize].hash(&mut h);
+        }
+        e.station[i].hash(&mut h);
+        crate::simulate::splitmix64(seed ^ h.finish())
+    };
+    let mut keyed: Vec<(u64, usize)> = stations.iter().map(|&i| (key(i), i)).collect();
+    let total = keyed.len();
+    keyed.select_nth_unstable(max - 1);
+    let mut kept: Vec<usize> = keyed[..max].iter().map(|&(_, i)| i).collect();
+    kept.sort_unstable();
+    notes.push(format!(
+        "tested on a seeded random {} of the {} stations (max_stations; the counts below are the subset's)",
+        crate::export::thousands(max as u64),
+        crate::export::thousands(total as u64)
+    ));
+    kept
+}
+
 pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport> {
     use crate::Error;
     if !(2..=100).contains(&o.max_denominator) {
@@ -933,6 +968,7 @@ pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport>
     if ab + el > 0 {
         notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations"));
     }
+    let stations = subsample(e, stations, o.max_stations, o.seed, &mut notes);
     // share denominator
     let valid = e.valid_or_sum();
     let (den, den_label): (Vec<u64>, &str) = match (o.denominator, e.get(Role::InBoxes)) {
