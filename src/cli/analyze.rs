@@ -105,7 +105,7 @@ pub struct Args {
     /// measure each test's type-I rate at α = 0.05 and print it beside the p-value; a
     /// test rejecting more than 8% of them (and significantly more than 5%) is "not
     /// applicable here" and gives no evidence to the ranking. Default: as many replicates
-    /// as about 1.4 s on 2 cores allows, at most 200 (40 on Russia 2018's 97,699 stations
+    /// as about 1.4 s on 2 cores allows, at most 200 (36 on Russia 2018's 97,699 stations
     /// and 8 candidates; skipped with a note above about 1.2 million station-candidates).
     /// 200 on Russia 2018 takes about 7 s.
     #[arg(long, value_name = "R")]
