@@ -152,17 +152,13 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut dig_r = None;
     let mut roz_r = None;
     let mut cal_r = None;
-    let mut calibration_skipped = None;
-    let reps = if opt.calibration_reps == AUTO_REPS { crate::calibrate::inline::auto_reps(e) } else { opt.calibration_reps };
-    if reps == 0 && opt.calibration_reps == AUTO_REPS {
-        calibration_skipped = Some(format!(
-            "{} stations × {} candidates exceed the default budget ({} replicates would take over {:.0} s)",
-            e.len(),
-            e.candidates.len(),
-            crate::calibrate::inline::AUTO_MIN_REPS,
-            1.4 * crate::calibrate::inline::AUTO_MIN_REPS as f64 * e.len() as f64 * (e.candidates.len() + 2) as f64 / crate::calibrate::inline::AUTO_BUDGET
-        ));
-    }
+    let (reps, calibration_skipped) = match opt.calibration_reps {
+        AUTO_REPS => match crate::calibrate::inline::auto_reps(e) {
+            Ok(r) => (r, None),
+            Err(why) => (0, Some(why)),
+        },
+        r => (r, None),
+    };
     let t_battery = Instant::now();
     rayon::scope(|s| {
         if reps > 0 {
@@ -307,7 +303,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     // Ranking: station evidence, then units.
     let t = Instant::now();
     let Ranked { stations: stations_ranked, commissions, regions } =
-        rank_stage(e, leader, &check_report, integer.as_ref().map(|r| (r, int5_r.as_ref())), &results, calibration.as_ref(), opt.flag_threshold);
+        rank_stage(e, leader, &check_report, integer.as_ref(), int5_r.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
     timings.push(("rank".into(), t.elapsed().as_secs_f64()));
     progress("rank");
     Analysis {
@@ -333,8 +329,9 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     }
 }
 
-/// The integer test at period 5 (landings on multiples of 5%), nation only, for the ranking.
-fn integer5(e: &Election, leader: Option<usize>) -> Option<integer::IntegerReport> {
+/// The integer test at period 5 (landings on multiples of 5%), nation only, for the
+/// ranking ([`rank_stage`]'s `integer5`).
+pub fn integer5(e: &Election, leader: Option<usize>) -> Option<integer::IntegerReport> {
     integer::analyze(e, &integer::IntegerOptions { leader, period: 5, regions: false, commissions: false, weighted: false, ..Default::default() }).ok()
 }
 
@@ -353,24 +350,15 @@ pub fn rank_stage(
     e: &Election,
     leader: Option<usize>,
     check_report: &checks::Report,
-    // The integer test's report, and its period-5 run when already done (else done here).
-    integer: Option<(&integer::IntegerReport, Option<&integer::IntegerReport>)>,
+    integer: Option<&integer::IntegerReport>,
+    // Its period-5 run ([`integer5`]), for landings on multiples of 5%.
+    integer5: Option<&integer::IntegerReport>,
     results: &[TestResult],
     calibration: Option<&crate::calibrate::inline::InlineCalibration>,
     threshold: Option<f64>,
 ) -> Ranked {
     // Integer hits for the ranking: a hit on a multiple of 5% is weighed by the
     // probability of landing on a multiple of 5, a hit elsewhere by that of any integer.
-    let computed;
-    let integer5 = match integer {
-        Some((_, Some(r5))) => Some(r5),
-        Some((_, None)) => {
-            computed = integer5(e, leader);
-            computed.as_ref()
-        }
-        None => None,
-    };
-    let integer = integer.map(|(r, _)| r);
     let not_applicable = |test: &str, level: &str| calibration.is_some_and(|c| c.not_applicable(test, level));
     let integer_usable = !not_applicable("integer.either", "nation");
     let hits = integer.filter(|_| integer_usable).map(|r| {

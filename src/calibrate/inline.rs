@@ -168,9 +168,11 @@ pub struct InlineOptions {
 }
 
 /// Work budget of the default calibration, in station-draws (stations × (candidates +
-/// 2) per replicate): about 1.4 s on 2 cores (36 ms per replicate of Russia 2018's
-/// 97,299 stations × 10 measured, 200 replicates in 7.2 s).
+/// 2) per replicate): about [`AUTO_SECONDS`] on 2 cores (36 ms per replicate of Russia
+/// 2018's 97,299 stations × 10 measured, 200 replicates in 7.2 s).
 pub const AUTO_BUDGET: f64 = 3.6e7;
+/// Wall time of [`AUTO_BUDGET`] on the 2-core machine it was measured on.
+pub const AUTO_SECONDS: f64 = 1.4;
 /// Fewest replicates the default runs; below, the file is too large for the default
 /// budget and calibration is skipped with a note (`--calibration-reps R` runs it).
 pub const AUTO_MIN_REPS: usize = 30;
@@ -178,12 +180,21 @@ pub const AUTO_MIN_REPS: usize = 30;
 pub const AUTO_MAX_REPS: usize = 200;
 
 /// The default replicate count for `e`: as many as [`AUTO_BUDGET`] allows, at most
-/// [`AUTO_MAX_REPS`]; 0 when fewer than [`AUTO_MIN_REPS`] fit. A function of the file
-/// alone, so the figures are reproducible with the seed on any machine.
-pub fn auto_reps(e: &Election) -> usize {
+/// [`AUTO_MAX_REPS`]; when fewer than [`AUTO_MIN_REPS`] fit, why the calibration is
+/// skipped. A function of the file alone, so the figures are reproducible with the seed
+/// on any machine.
+pub fn auto_reps(e: &Election) -> std::result::Result<usize, String> {
     let work = e.len().max(1) as f64 * (e.candidates.len() + 2) as f64;
     let r = ((AUTO_BUDGET / work).floor() as usize).min(AUTO_MAX_REPS);
-    if r < AUTO_MIN_REPS { 0 } else { r }
+    if r >= AUTO_MIN_REPS {
+        return Ok(r);
+    }
+    Err(format!(
+        "{} stations × {} candidates exceed the default budget ({AUTO_MIN_REPS} replicates would take over {:.0} s)",
+        e.len(),
+        e.candidates.len(),
+        AUTO_SECONDS * AUTO_MIN_REPS as f64 * work / AUTO_BUDGET
+    ))
 }
 
 impl Default for InlineOptions {

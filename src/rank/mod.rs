@@ -309,11 +309,9 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
                 });
             }
         }
-        s.score = s.evidence.iter().map(|e| e.points).sum();
-        s.flagged = s.score >= threshold;
     });
-    // Stations set aside above still carry the checks' evidence.
-    for s in out.iter_mut().filter(|s| e.special[s.station].is_some()) {
+    // Every station, those set aside above too (they carry the checks' evidence).
+    for s in &mut out {
         s.score = s.evidence.iter().map(|e| e.points).sum();
         s.flagged = s.score >= threshold;
     }

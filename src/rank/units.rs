@@ -299,21 +299,19 @@ fn moments(members: &[Vec<usize>], f: impl Fn(usize) -> Option<f64>, den: impl F
 /// the median sampling variance). Returns (z, mean, centre) per unit.
 fn location_z(m: &[Option<Moments>], parent: &[i64]) -> Vec<Option<(f64, f64, f64)>> {
     let nu = m.len();
-    let mut by_parent: std::collections::HashMap<i64, Vec<usize>> = Default::default();
-    for u in 0..nu {
-        if m[u].is_some() {
-            by_parent.entry(parent[u]).or_default().push(u);
-        }
-    }
     // The peers' median without the unit itself, from each group's sorted means (one
     // sort per group: a region of 3,000 commissions would otherwise sort 3,000 times).
-    let sorted_means = |units: &[usize]| -> Vec<f64> {
-        let mut v: Vec<f64> = units.iter().filter_map(|&k| m[k].as_ref().map(|x| x.mean)).collect();
+    let mut groups: std::collections::HashMap<i64, Vec<f64>> = Default::default();
+    let mut all = Vec::new();
+    for (u, x) in m.iter().enumerate() {
+        if let Some(x) = x {
+            groups.entry(parent[u]).or_default().push(x.mean);
+            all.push(x.mean);
+        }
+    }
+    for v in groups.values_mut().chain(std::iter::once(&mut all)) {
         v.sort_by(f64::total_cmp);
-        v
-    };
-    let all = sorted_means(&(0..nu).filter(|&u| m[u].is_some()).collect::<Vec<_>>());
-    let groups: std::collections::HashMap<i64, Vec<f64>> = by_parent.iter().map(|(&p, units)| (p, sorted_means(units))).collect();
+    }
     let centre: Vec<Option<f64>> = (0..nu)
         .map(|u| {
             let x = m[u].as_ref()?.mean;

@@ -1242,7 +1242,8 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
     let resampled = resampled_set(&cx, &cx.stations, &o.resample);
     let nation = unit_results(&cx, &nat[0], "nation", 0, &resampled, false);
     // units
-    let unit_run = |level: usize, kind: &str, base: u64| -> Vec<TestResult> {
+    // `brief`: the commissions' shorter battery (see `unit_results`).
+    let unit_run = |level: usize, kind: &str, base: u64, brief: bool| -> Vec<TestResult> {
         let Some(l) = e.levels.get(level) else { return Vec::new() };
         let units = l.n_units();
         let t = tally_units(&cx, units, &|i| l.code[i] as usize);
@@ -1268,16 +1269,16 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
                 } else {
                     Vec::new()
                 };
-                unit_results(&cx, &t[u], &label(u), base + u as u64 + 1, &rs, kind == "commission")
+                unit_results(&cx, &t[u], &label(u), base + u as u64 + 1, &rs, brief)
             })
             .flatten_iter()
             .collect();
         fill_q_by_test(&mut res);
         res
     };
-    let regions = if o.regions { unit_run(0, "region", 0) } else { Vec::new() };
+    let regions = if o.regions { unit_run(0, "region", 0, false) } else { Vec::new() };
     // Commissions: the lowest level above stations, as the integer test's.
-    let commissions = if o.commissions && e.levels.len() >= 2 { unit_run(e.levels.len() - 1, "commission", 1 << 24) } else { Vec::new() };
+    let commissions = if o.commissions && e.levels.len() >= 2 { unit_run(e.levels.len() - 1, "commission", 1 << 24, true) } else { Vec::new() };
     Ok(DigitReport {
         candidates: e.candidates.clone(),
         focus: e.candidates[focus].clone(),
