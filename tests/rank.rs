@@ -72,7 +72,7 @@ fn auc_per_kind() {
 /// Measured and not asserted (run with `TS_KINDS=... TS_NOASSERT=1` to see the ranks):
 /// `integer:0.3:5` puts one of the 15 at rank 8 (9 rounded stations of 31), and
 /// `stuffing:0.5:0.3` (half the stations, +12 points of turnout) 14 of 15 in the top 5 and
-/// one at rank 30; `integer:0.3:1` three outside the top 5 (ranks 8–17); stuffing of *every* station of a
+/// one at rank 30; `integer:0.3:1` four of 15 outside the top 5 (ranks 6, 8, 12, 17); stuffing of *every* station of a
 /// commission at intensity 0.3 ranks them 2nd–74th, because a commission shifted as a
 /// whole looks like an honest high-turnout one; `transfer:0.5:0.2` (turnout unchanged)
 /// ranks them anywhere (2nd–158th).
