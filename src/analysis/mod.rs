@@ -86,8 +86,11 @@ pub struct Analysis {
     pub calibration: Option<crate::calibrate::inline::InlineCalibration>,
     /// Why it did not run, when the default budget skipped it (`None` otherwise).
     pub calibration_skipped: Option<String>,
-    /// Station scores, in station order (see `rank::order`).
+    /// Station scores, in station order.
     pub stations_ranked: Vec<StationScore>,
+    /// Station indices by score, highest first ([`rank::order`] of `stations_ranked`),
+    /// sorted once for every writer.
+    pub station_order: Vec<usize>,
     /// The score at which stations were flagged.
     pub flag_threshold: f64,
     /// Scores of the units of the lowest level above stations (commissions) and of the
@@ -298,17 +301,21 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     for (i, q) in q {
         results[i].q = q;
     }
+    phase_memory("battery");
     timings.push(("battery_wall".into(), battery_wall));
     timings.push(("collect".into(), t_collect.elapsed().as_secs_f64()));
     // Ranking: station evidence, then units.
     let t = Instant::now();
     let Ranked { stations: stations_ranked, commissions, regions } =
         rank_stage(e, leader, &check_report, integer.as_ref(), int5_r.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
+    let station_order = rank::order(&stations_ranked);
     timings.push(("rank".into(), t.elapsed().as_secs_f64()));
+    phase_memory("rank");
     progress("rank");
     Analysis {
         election: election.clone(),
         stations_ranked,
+        station_order,
         flag_threshold: opt.flag_threshold.unwrap_or(rank::FLAG_THRESHOLD),
         commissions,
         regions,
@@ -326,6 +333,19 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         results,
         timings,
         seed: opt.seed,
+    }
+}
+
+/// With `TALLYSCOPE_PHASES` set (profiling), prints the resident and peak memory after a
+/// phase (Linux `/proc/self/status`; nothing elsewhere).
+pub fn phase_memory(after: &str) {
+    if std::env::var_os("TALLYSCOPE_PHASES").is_none() {
+        return;
+    }
+    let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return };
+    let kb = |key: &str| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
+    if let (Some(rss), Some(hwm)) = (kb("VmRSS:"), kb("VmHWM:")) {
+        eprintln!("memory after {after}: resident {:.2} GB, peak {:.2} GB", rss / 1048576.0, hwm / 1048576.0);
     }
 }
 

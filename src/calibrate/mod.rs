@@ -473,7 +473,7 @@ fn one(cfg: &SimConfig, r: usize, opt: &Options, frauds: &[FraudSpec]) -> Result
     let (auc, precision) = if fraud_stations > 0 && fraud_stations < n && n == truth.len() {
         let score: Vec<f64> = a.stations_ranked.iter().map(|s| s.score).collect();
         let k = n.div_ceil(100).max(1);
-        let top = rank::order(&a.stations_ranked);
+        let top = &a.station_order;
         let hits = top[..k].iter().filter(|&&i| truth[a.stations_ranked[i].station.min(n - 1)]).count();
         (Some(rank::roc_auc(&score, &truth)), Some(hits as f64 / k as f64))
     } else {

@@ -241,25 +241,17 @@ pub fn run(e: &Election) -> Report {
         }
     }
     if runs(Rule::IdenticalProtocol) && !e.votes.is_empty() {
-        let unit = e.levels.last().map(|l| &l.code);
-        let mut first: HashMap<(u32, Vec<u32>), usize> = HashMap::default();
-        for i in 0..n {
-            if sums[i] < IDENTICAL_MIN_VOTES {
-                continue;
-            }
-            let v = (unit.map_or(0, |c| c[i]), e.votes.iter().map(|c| c[i]).collect::<Vec<u32>>());
-            match first.get(&v) {
-                Some(&j) => violations.push(Violation {
-                    station: i,
+        for g in identical_vote_groups(e, IDENTICAL_MIN_VOTES) {
+            let first = g.members[0] as usize;
+            for &i in &g.members[1..] {
+                violations.push(Violation {
+                    station: i as usize,
                     rule: Rule::IdenticalProtocol,
                     left: 0,
                     right: 0,
                     gap: 0,
-                    other: Some(j),
-                }),
-                None => {
-                    first.insert(v, i);
-                }
+                    other: Some(first),
+                });
             }
         }
     }
@@ -267,9 +259,102 @@ pub fn run(e: &Election) -> Report {
     Report { stations: n, violations, not_run }
 }
 
+/// Stations of one commission (the lowest level above stations; the whole file without
+/// hierarchy) with the same vote vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdenticalGroup {
+    /// Station indices, in file order (at least two).
+    pub members: Vec<u32>,
+    /// The vote vector's total.
+    pub total: u64,
+    /// Stations of the commission with this total and at least the minimum of votes,
+    /// the members included: how many a chance match could have come from.
+    pub same_total: usize,
+}
+
+/// Groups of identical vote vectors within a commission, among stations with at least
+/// `min_votes` votes; in order of their first member.
+///
+/// Sorts one 24-byte key per station — (commission, total, hash of the vector, index) —
+/// so that equal vectors of a commission are neighbours, then compares neighbours'
+/// vectors in full (a hash collision splits into separate groups). At 10⁷ stations a
+/// hash map keyed by the vectors themselves cost gigabytes of allocations.
+pub fn identical_vote_groups(e: &Election, min_votes: u64) -> Vec<IdenticalGroup> {
+    use rayon::prelude::*;
+    use std::hash::{Hash, Hasher};
+    let n = e.len();
+    let unit = e.levels.last().map(|l| &l.code);
+    let sums = e.vote_sums();
+    let mut keys: Vec<(u32, u64, u64, u32)> = (0..n)
+        .into_par_iter()
+        .filter(|&i| sums[i] >= min_votes)
+        .map(|i| {
+            let mut h = rustc_hash::FxHasher::default();
+            for col in &e.votes {
+                col[i].hash(&mut h);
+            }
+            (unit.map_or(0, |c| c[i]), sums[i], h.finish(), i as u32)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    let same_vector = |a: u32, b: u32| e.votes.iter().all(|col| col[a as usize] == col[b as usize]);
+    let mut groups = Vec::new();
+    for total_run in keys.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        if total_run.len() < 2 {
+            continue;
+        }
+        for hash_run in total_run.chunk_by(|x, y| x.2 == y.2) {
+            let mut rest: Vec<u32> = hash_run.iter().map(|x| x.3).collect();
+            while rest.len() >= 2 {
+                let head = rest[0];
+                let (members, other): (Vec<u32>, Vec<u32>) = rest.iter().partition(|&&i| same_vector(head, i));
+                rest = other;
+                if members.len() >= 2 {
+                    groups.push(IdenticalGroup { members, total: total_run[0].1, same_total: total_run.len() });
+                }
+            }
+        }
+    }
+    groups.sort_by_key(|g| g.members[0]);
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Seven hand-made stations in two commissions; the groups worked out by hand.
+    #[test]
+    fn identical_groups_by_hand() {
+        let mut e = Election::default();
+        e.station = (1..=7).map(|i| i.to_string()).collect();
+        e.line = (2..=8).collect();
+        e.special = vec![None; 7];
+        e.candidates = vec!["A".into(), "B".into()];
+        //            st: 0   1   2   3   4   5   6
+        e.votes = vec![vec![20, 20, 10, 20, 20, 2, 2], vec![10, 10, 20, 10, 10, 1, 1]];
+        // commission:    0   0   0   1   0   0   0
+        e.levels = vec![crate::model::Level {
+            name: "commission".into(),
+            column: "commission".into(),
+            labels: vec!["C1".into(), "C2".into()],
+            parent: vec![],
+            code: vec![0, 0, 0, 1, 0, 0, 0],
+        }];
+        // (20,10) at 0, 1, 4 of commission 0 (station 3 is in commission 1); the other
+        // total-30 station of commission 0 is 2 (10,20): 4 stations with total 30.
+        // (2,1) at 5 and 6 has 3 votes: a group only with a minimum of 3 or less.
+        let g = identical_vote_groups(&e, 5);
+        assert_eq!(g, vec![IdenticalGroup { members: vec![0, 1, 4], total: 30, same_total: 4 }]);
+        let g = identical_vote_groups(&e, 3);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1], IdenticalGroup { members: vec![5, 6], total: 3, same_total: 2 });
+        // The check (30 votes or more) reports each later member against the first.
+        let r = run(&e);
+        let got: Vec<(usize, Option<usize>)> =
+            r.violations.iter().filter(|v| v.rule == Rule::IdenticalProtocol).map(|v| (v.station, v.other)).collect();
+        assert_eq!(got, vec![(1, Some(0)), (4, Some(0))]);
+    }
 
     /// Four hand-made stations; expected violations worked out by hand in the comments.
     #[test]

@@ -135,6 +135,7 @@ pub fn run(args: Args) -> Result<i32> {
     report_rows(&ing.report);
     let opt = options(&args, &ing.election)?;
     let t1 = Instant::now();
+    analysis::phase_memory("read");
     bar.set_message(format!("analysing {} stations", thousands(ing.election.len() as u64)));
     let done = std::sync::Mutex::new(Vec::<String>::new());
     let a = analysis::run_with_progress(ing, &opt, &|m| {
@@ -143,6 +144,7 @@ pub fn run(args: Args) -> Result<i32> {
         bar.set_message(format!("analysing: done {}", d.join(", ")));
     });
     let t2 = Instant::now();
+    analysis::phase_memory("analysis");
     bar.set_message("writing results");
     let written = write_outputs(&a, &args.out, &args.format, !args.no_charts)?;
     bar.finish_and_clear();

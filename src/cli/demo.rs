@@ -106,9 +106,9 @@ pub fn run(args: Args) -> Result<i32> {
 /// How well the ranking found the injected fraud: ROC AUC of the station score against
 /// the truth, and precision among the top 1%, per fraud kind and overall.
 fn ranking_quality(a: &crate::analysis::Analysis, sim: &simulate::Simulation) -> String {
-    use crate::rank::{order, roc_auc};
+    use crate::rank::roc_auc;
     let score: Vec<f64> = a.stations_ranked.iter().map(|s| s.score).collect();
-    let top = order(&a.stations_ranked);
+    let top = &a.station_order;
     let k = (score.len() / 100).max(1);
     let mut out = String::from("ranking against the truth file (stations.csv vs truth.csv)\n");
     let _ = writeln!(out, "  {:<11} {:>8} {:>8} {:>13}", "kind", "stations", "ROC AUC", "in top 1%");

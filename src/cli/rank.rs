@@ -58,7 +58,7 @@ pub fn top_lists(a: &Analysis, n: usize) -> String {
         thousands(flagged as u64),
         a.flag_threshold
     );
-    for (k, &i) in rank::order(&a.stations_ranked).iter().take(n).enumerate() {
+    for (k, &i) in a.station_order.iter().take(n).enumerate() {
         let st = &a.stations_ranked[i];
         let _ = writeln!(s, "{:>4}. {:>6.1}  {} (line {})\n        {}", k + 1, st.score, e.describe(i), e.line[i], st.reasons());
     }

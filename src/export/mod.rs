@@ -85,6 +85,40 @@ pub fn write(ex: &dyn Exporter, a: &Analysis, dir: &Path) -> Result<std::path::P
     Ok(p)
 }
 
+/// Rows per parallel chunk when serialising station- and test-sized lists (10⁷ stations
+/// make gigabytes of rows).
+const CHUNK: usize = 4096;
+
+/// Chunks serialised in parallel before they are written out: bounds the memory of a
+/// 10⁷-row list to a window of `CHUNK × WINDOW` rows.
+const WINDOW: usize = 32;
+
+/// Serialises `rows` in parallel chunks with `f` (`f(index of the chunk's first row,
+/// rows, buffer)`) and writes the buffers to `w` in order, a window at a time, so the
+/// output is the same for any number of threads and memory stays bounded.
+pub(crate) fn par_write<T: Sync>(
+    rows: &[T],
+    w: &mut dyn std::io::Write,
+    f: impl Fn(usize, &[T], &mut Vec<u8>) -> std::io::Result<()> + Sync,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    for (wi, window) in rows.chunks(CHUNK * WINDOW).enumerate() {
+        let bufs: Vec<Vec<u8>> = window
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, idx)| {
+                let mut buf = Vec::with_capacity(idx.len() * 256);
+                f(wi * CHUNK * WINDOW + c * CHUNK, idx, &mut buf)?;
+                Ok(buf)
+            })
+            .collect::<std::io::Result<_>>()?;
+        for b in bufs {
+            w.write_all(&b)?;
+        }
+    }
+    Ok(())
+}
+
 /// `1234567` → `"1,234,567"` for tables meant for people.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();

@@ -1,11 +1,10 @@
 //! The ranked lists: `stations.csv`/`.json`, `commissions.csv`/`.json`,
 //! `regions.csv`/`.json`, sorted by score, every row with its reasons in plain words.
 
-use super::{Exporter, safe_cell};
+use super::{Exporter, par_write, safe_cell};
 use crate::analysis::Analysis;
 use crate::rank::{self, units::UnitScore};
 use crate::model::Role;
-use serde_json::json;
 
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.2}", 100.0 * v)).unwrap_or_default()
@@ -13,40 +12,6 @@ fn pct(x: Option<f64>) -> String {
 
 pub struct StationsCsv;
 pub struct StationsJson;
-
-/// Rows per parallel chunk when serialising the station lists (national files have
-/// 10⁵ stations: the JSON list alone is tens of megabytes).
-const CHUNK: usize = 4096;
-
-/// Chunks serialised in parallel before they are written out: bounds the memory of a
-/// 10⁷-station list to a window of `CHUNK × WINDOW` rows.
-const WINDOW: usize = 32;
-
-/// Serialises `order` in parallel chunks with `f` (`f(first rank index, rows, buffer)`)
-/// and writes the buffers to `w` in order, a window at a time, so the output is the same
-/// for any number of threads and memory stays bounded.
-fn par_write(
-    order: &[usize],
-    w: &mut dyn std::io::Write,
-    f: impl Fn(usize, &[usize], &mut Vec<u8>) -> std::io::Result<()> + Sync,
-) -> std::io::Result<()> {
-    use rayon::prelude::*;
-    for (wi, window) in order.chunks(CHUNK * WINDOW).enumerate() {
-        let bufs: Vec<Vec<u8>> = window
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, idx)| {
-                let mut buf = Vec::with_capacity(idx.len() * 256);
-                f(wi * CHUNK * WINDOW + c * CHUNK, idx, &mut buf)?;
-                Ok(buf)
-            })
-            .collect::<std::io::Result<_>>()?;
-        for b in bufs {
-            w.write_all(&b)?;
-        }
-    }
-    Ok(())
-}
 
 /// The hierarchy of a station as a JSON object `{level name: label}`.
 struct Hierarchy<'a> {
@@ -125,8 +90,8 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
     w.write_record(&head)?;
     out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
     let leader = e.leader();
-    let order = rank::order(&a.stations_ranked);
-    par_write(&order, out, |first, idx, buf| {
+    let order = &a.station_order;
+    par_write(order, out, |first, idx, buf| {
         use std::io::Write;
         let mut w = csv::WriterBuilder::new().from_writer(buf);
         let mut row: Vec<u8> = Vec::with_capacity(256);
@@ -201,18 +166,10 @@ impl Exporter for StationsJson {
     }
     fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let e = a.election();
-        let order = rank::order(&a.stations_ranked);
-        w.write_all(b"[")?;
-        par_write(&order, w, |first, idx, buf| {
-            for (k, &i) in idx.iter().enumerate() {
-                if first + k > 0 {
-                    buf.push(b',');
-                }
-                serde_json::to_writer(&mut *buf, &station_row(a, e, first + k + 1, i))?;
-            }
-            Ok(())
-        })?;
-        w.write_all(b"]")
+        // Rows in rank order: rank = position + 1.
+        super::tests_csv::json_lines(&a.station_order, w, |k, &i, buf| {
+            serde_json::to_writer(buf, &station_row(a, e, k + 1, i)).map_err(std::io::Error::other)
+        })
     }
 }
 
@@ -242,30 +199,39 @@ fn unit_csv(a: &Analysis, units: &[UnitScore]) -> std::io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error())
 }
 
-fn unit_json(a: &Analysis, units: &[UnitScore]) -> std::io::Result<Vec<u8>> {
+/// One ranked unit in `commissions.json` / `regions.json`.
+#[derive(serde::Serialize)]
+struct UnitRow<'a> {
+    rank: usize,
+    hierarchy: Hierarchy<'a>,
+    stations: usize,
+    flagged: usize,
+    median_turnout: Option<f64>,
+    median_leader_share: Option<f64>,
+    score: f64,
+    reasons: String,
+    evidence: &'a [crate::rank::units::UnitEvidence],
+}
+
+/// Streams the units as a JSON array, one unit per line (250,000 commissions at 10⁷
+/// stations).
+fn unit_json(a: &Analysis, units: &[UnitScore], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let e = a.election();
-    let rows: Vec<serde_json::Value> = unit_sorted(units)
-        .into_iter()
-        .enumerate()
-        .map(|(k, u)| {
-            let mut h = serde_json::Map::new();
-            for (l, p) in e.levels.iter().zip(&u.path) {
-                h.insert(l.name.clone(), json!(p));
-            }
-            json!({
-                "rank": k + 1,
-                "hierarchy": h,
-                "stations": u.stations,
-                "flagged": u.flagged,
-                "median_turnout": u.median_turnout,
-                "median_leader_share": u.median_share,
-                "score": u.score,
-                "reasons": u.reasons(),
-                "evidence": u.evidence,
-            })
-        })
-        .collect();
-    serde_json::to_vec_pretty(&rows).map_err(std::io::Error::other)
+    let sorted = unit_sorted(units);
+    super::tests_csv::json_lines(&sorted, out, |k, u, buf| {
+        let row = UnitRow {
+            rank: k + 1,
+            hierarchy: Hierarchy { levels: &e.levels, path: u.path.iter().map(String::as_str).collect() },
+            stations: u.stations,
+            flagged: u.flagged,
+            median_turnout: u.median_turnout,
+            median_leader_share: u.median_share,
+            score: u.score,
+            reasons: u.reasons(),
+            evidence: &u.evidence,
+        };
+        serde_json::to_writer(buf, &row).map_err(std::io::Error::other)
+    })
 }
 
 /// A ranked list of units: commissions (the level just above stations) or regions,
@@ -286,6 +252,19 @@ impl Exporter for Units {
     }
     fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
         let units = if self.regions { &a.regions } else { &a.commissions };
-        if self.json { unit_json(a, units) } else { unit_csv(a, units) }
+        if self.json {
+            let mut v = Vec::new();
+            unit_json(a, units, &mut v)?;
+            Ok(v)
+        } else {
+            unit_csv(a, units)
+        }
+    }
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.json {
+            unit_json(a, if self.regions { &a.regions } else { &a.commissions }, w)
+        } else {
+            w.write_all(&self.serialize(a)?)
+        }
     }
 }

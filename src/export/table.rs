@@ -5,7 +5,7 @@
 
 use crate::analysis::Analysis;
 use crate::model::Role;
-use crate::rank::{self, units::UnitScore};
+use crate::rank::units::UnitScore;
 
 /// One typed, nullable column.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +59,7 @@ impl Table {
 /// The ranked stations, in rank order (the columns of `stations.csv`).
 pub fn stations(a: &Analysis) -> Table {
     let e = a.election();
-    let order = rank::order(&a.stations_ranked);
+    let order = &a.station_order;
     let mut t = Table { columns: Vec::new() };
     t.push("rank", Values::Int((1..=order.len() as i64).map(Some).collect()));
     t.push("station", Values::Text(order.iter().map(|&i| Some(e.station[i].clone())).collect()));

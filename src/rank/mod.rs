@@ -83,13 +83,28 @@ pub struct StationScore {
     pub flagged: bool,
     pub turnout: Option<f64>,
     pub share: Option<f64>,
+    /// The evidence worth reading: pieces of at least [`REASON_POINTS`], in the order found.
     pub evidence: Vec<Evidence>,
+    /// Points of the weaker pieces (a peer z below about 2, a chance-sized identical
+    /// protocol …): in the score, not listed. Kept as a sum, not as text: at 10⁷
+    /// stations their reasons were gigabytes nobody reads.
+    pub minor_points: f64,
 }
 
 impl StationScore {
+    /// Adds a piece of evidence: listed with its text (built only then) when it reaches
+    /// [`REASON_POINTS`], otherwise counted in [`minor_points`](Self::minor_points).
+    pub fn add(&mut self, kind: Kind, points: f64, text: impl FnOnce() -> String) {
+        if points >= REASON_POINTS {
+            self.evidence.push(Evidence { kind, points, text: text() });
+        } else {
+            self.minor_points += points;
+        }
+    }
+
     /// The evidence worth reading (at least [`REASON_POINTS`]), strongest first.
     pub fn reasons(&self) -> String {
-        let mut ev: Vec<&Evidence> = self.evidence.iter().filter(|e| e.points >= REASON_POINTS).collect();
+        let mut ev: Vec<&Evidence> = self.evidence.iter().collect();
         ev.sort_by(|a, b| b.points.total_cmp(&a.points));
         ev.iter().map(|e| e.text.as_str()).collect::<Vec<_>>().join("; ")
     }
@@ -231,7 +246,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         })
         .collect();
     let mut out: Vec<StationScore> = (0..n)
-        .map(|i| StationScore { station: i, score: 0.0, flagged: false, turnout: turnout[i], share: share[i], evidence: Vec::new() })
+        .map(|i| StationScore { station: i, score: 0.0, flagged: false, turnout: turnout[i], share: share[i], evidence: Vec::new(), minor_points: 0.0 })
         .collect();
     // Peer medians of turnout and share, and the identical-protocol search, side by side.
     let ((peers_t, peers_s), ()) =
@@ -244,7 +259,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
             (Rule::DuplicateId, Some(j)) => format!("station id used twice in its region (also on line {})", e.line[j]),
             _ => format!("broken: {} ({} vs {}, gap {:+})", v.rule.relation(), v.left, v.right, v.gap),
         };
-        out[v.station].evidence.push(Evidence { kind: Kind::Arithmetic, points: 6.0, text });
+        out[v.station].add(Kind::Arithmetic, 6.0, || text);
     }
     out.par_iter_mut().enumerate().for_each(|(i, s)| {
         if e.special[i].is_some() {
@@ -266,53 +281,40 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         for (z, kind, what) in [(zt, Kind::Turnout, "turnout"), (zs, Kind::Share, "leader share")] {
             if let Some((z, x, m, name)) = z {
                 if z > 0.0 {
-                    s.evidence.push(Evidence {
-                        kind,
-                        points: points(norm_sf(z) / 0.5),
-                        text: format!("{what} {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m),
-                    });
+                    s.add(kind, points(norm_sf(z) / 0.5), || format!("{what} {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m));
                 }
             }
         }
         if let (Some(t), Some(sh), Some((_, _, mt, name))) = (turnout[i], share[i], zt) {
             if t >= 0.95 && sh >= 0.95 && mt < 0.80 {
-                s.evidence.push(Evidence {
-                    kind: Kind::Corner,
-                    points: 3.0,
-                    text: format!("top-right corner: turnout {:.1}% and leader share {:.1}% where the {name} median turnout is {:.1}%", 100.0 * t, 100.0 * sh, 100.0 * mt),
+                s.add(Kind::Corner, 3.0, || {
+                    format!("top-right corner: turnout {:.1}% and leader share {:.1}% where the {name} median turnout is {:.1}%", 100.0 * t, 100.0 * sh, 100.0 * mt)
                 });
             }
         }
         if let Some(hits) = &opt.integer {
-            let mut p = 1.0;
-            let mut what = Vec::new();
-            if let Some(Some((true, q))) = hits.turnout.get(i) {
-                p *= q;
-                what.push(format!("turnout exactly {:.1}%", 100.0 * turnout[i].unwrap_or(0.0)));
-            }
-            if let Some(Some((true, q))) = hits.share.get(i) {
-                p *= q;
-                what.push("leader share an integer percentage of the ballots in boxes".to_string());
-            }
+            let turnout_hit = hits.turnout.get(i).copied().flatten().filter(|h| h.0).map(|h| h.1);
+            let share_hit = hits.share.get(i).copied().flatten().filter(|h| h.0).map(|h| h.1);
             // A single integer percentage is what one station in ten shows by chance:
             // only an improbable landing counts.
-            if !what.is_empty() && p < INTEGER_MAX_P {
-                s.evidence.push(Evidence {
-                    kind: Kind::Integer,
-                    points: (points(p) - INTEGER_BASELINE_POINTS).max(0.0),
-                    text: format!(
-                        "{} (p = {} for a station of {} voters)",
-                        what.join(" and "),
-                        fmt_p(p),
-                        crate::export::thousands(size_t as u64)
-                    ),
+            let p = turnout_hit.unwrap_or(1.0) * share_hit.unwrap_or(1.0);
+            if (turnout_hit.is_some() || share_hit.is_some()) && p < INTEGER_MAX_P {
+                s.add(Kind::Integer, (points(p) - INTEGER_BASELINE_POINTS).max(0.0), || {
+                    let mut what = Vec::new();
+                    if turnout_hit.is_some() {
+                        what.push(format!("turnout exactly {:.1}%", 100.0 * turnout[i].unwrap_or(0.0)));
+                    }
+                    if share_hit.is_some() {
+                        what.push("leader share an integer percentage of the ballots in boxes".to_string());
+                    }
+                    format!("{} (p = {} for a station of {} voters)", what.join(" and "), fmt_p(p), crate::export::thousands(size_t as u64))
                 });
             }
         }
     });
     // Every station, those set aside above too (they carry the checks' evidence).
     for s in &mut out {
-        s.score = s.evidence.iter().map(|e| e.points).sum();
+        s.score = s.minor_points + s.evidence.iter().map(|e| e.points).sum::<f64>();
         s.flagged = s.score >= threshold;
     }
     out
@@ -325,64 +327,54 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
 /// matched). Large vectors get the full 6 points; two tiny stations with 12 votes each
 /// that agree get little. Vectors of fewer than 5 votes are not compared.
 fn identical_protocols(e: &Election, out: &mut [StationScore]) {
-    use rustc_hash::FxHashMap as HashMap;
     use statrs::function::gamma::ln_gamma;
-    let n = e.len();
     let Some(level) = e.levels.last() else { return };
-    let sums = e.vote_sums();
     let k = e.votes.len();
     // Commission vote shares.
     let mut tot = vec![vec![0.0f64; k]; level.n_units()];
-    for i in 0..n {
+    for i in 0..e.len() {
         for j in 0..k {
             tot[level.code[i] as usize][j] += e.votes[j][i] as f64;
         }
     }
-    let mut groups: HashMap<(u32, Vec<u32>), Vec<usize>> = HashMap::default();
-    let mut same_total: HashMap<(u32, u64), usize> = HashMap::default();
-    for i in 0..n {
-        if sums[i] < 5 {
-            continue;
-        }
-        let c = level.code[i];
-        *same_total.entry((c, sums[i])).or_insert(0) += 1;
-        groups.entry((c, e.votes.iter().map(|col| col[i]).collect())).or_default().push(i);
-    }
-    for ((c, v), members) in groups {
-        if members.len() < 2 {
-            continue;
-        }
-        let t = &tot[c as usize];
+    // (station, points, its twin, chance p, total votes), in station order.
+    let mut found: Vec<(usize, f64, usize, f64, u64)> = Vec::new();
+    for g in checks::identical_vote_groups(e, 5) {
+        let head = g.members[0] as usize;
+        let t = &tot[level.code[head] as usize];
         let all: f64 = t.iter().sum();
-        let total: u64 = v.iter().map(|&x| x as u64).sum();
-        let mut ln = ln_gamma(total as f64 + 1.0);
-        for (j, &x) in v.iter().enumerate() {
+        let mut ln = ln_gamma(g.total as f64 + 1.0);
+        for (j, col) in e.votes.iter().enumerate() {
+            let x = col[head];
             let p = (t[j] / all).max(1e-9);
             ln += x as f64 * p.ln() - ln_gamma(x as f64 + 1.0);
         }
-        let others = same_total.get(&(c, total)).copied().unwrap_or(1).saturating_sub(1).max(1);
+        let others = (g.same_total - 1).max(1);
         let p = (ln.exp() * others as f64).min(1.0);
         let pts = points(p).min(6.0);
-        for &i in &members {
-            let twin = members.iter().copied().find(|&x| x != i).expect("two members");
-            out[i].evidence.push(Evidence {
-                kind: Kind::Identical,
-                points: pts,
-                text: format!(
-                    "identical vote vector ({total} votes) to station {} of the same commission (line {}; chance match p = {})",
-                    e.station[twin],
-                    e.line[twin],
-                    fmt_p(p)
-                ),
-            });
+        for &i in &g.members {
+            let twin = g.members.iter().copied().find(|&x| x != i).expect("two members") as usize;
+            found.push((i as usize, pts, twin, p, g.total));
         }
+    }
+    found.sort_by_key(|f| f.0);
+    for (i, pts, twin, p, total) in found {
+        out[i].add(Kind::Identical, pts, || {
+            format!(
+                "identical vote vector ({total} votes) to station {} of the same commission (line {}; chance match p = {})",
+                e.station[twin],
+                e.line[twin],
+                fmt_p(p)
+            )
+        });
     }
 }
 
 /// Station indices sorted by score (highest first; ties by file order).
 pub fn order(scores: &[StationScore]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[b].score.total_cmp(&scores[a].score).then(a.cmp(&b)));
+    // The index breaks ties, so the unstable (parallel) sort gives the one order.
+    idx.par_sort_unstable_by(|&a, &b| scores[b].score.total_cmp(&scores[a].score).then(a.cmp(&b)));
     idx
 }
 

@@ -312,7 +312,7 @@ fn ranking_section(a: &Analysis, b: &mut Vec<Block>) {
     )));
     let flagged = a.stations_ranked.iter().filter(|s| s.flagged).count();
     b.push(Block::Heading(3, format!("Top {} of {} stations ({} flagged)", TOP.min(e.len()), thousands(e.len() as u64), thousands(flagged as u64))));
-    let rows = rank::order(&a.stations_ranked)
+    let rows = a.station_order
         .iter()
         .take(TOP)
         .enumerate()
