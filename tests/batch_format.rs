@@ -96,3 +96,43 @@ fn parquet_tables_match_the_csv_tables() {
         }
     }
 }
+
+/// `stations.csv`'s leader columns follow `--leader`: the votes and the share are the
+/// named candidate's, and agree with each other (share = votes / valid, to the 0.01%
+/// the file prints). The votes column used to be the most-voted candidate's whatever
+/// `--leader` said.
+#[test]
+fn station_leader_columns_follow_the_leader_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = simulate(dir.path(), "e.csv", 3, &[]);
+    let out = dir.path().join("out");
+    let o = bin()
+        .arg("analyze")
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .args(["-q", "--no-charts", "--no-calibration", "--no-fingerprint", "--format", "csv", "--leader", "Candidate B"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Candidate B's votes per station, from the input file, by line number.
+    let mut input = csv::Reader::from_path(&f).unwrap();
+    let ih = input.headers().unwrap().clone();
+    let b = ih.iter().position(|h| h == "Candidate B").expect("simulated files name Candidate B");
+    let votes_b: Vec<String> = input.records().map(|r| r.unwrap()[b].to_string()).collect();
+    let mut st = csv::Reader::from_path(out.join("stations.csv")).unwrap();
+    let h = st.headers().unwrap().clone();
+    let at = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let mut checked = 0;
+    for r in st.records().map(Result::unwrap) {
+        let line: usize = r[at("line")].parse().unwrap();
+        assert_eq!(r[at("leader_votes")], votes_b[line - 2], "line {line}");
+        let (v, valid): (f64, f64) = (r[at("leader_votes")].parse().unwrap(), r[at("valid")].parse().unwrap());
+        if valid > 0.0 {
+            let share: f64 = r[at("leader_share_pct")].parse().unwrap();
+            assert!((share - 100.0 * v / valid).abs() <= 0.005 + 1e-9, "line {line}: {share} vs {v}/{valid}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 2900, "{checked}");
+}

@@ -291,9 +291,11 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         let level = r.scope.split(':').next().unwrap_or("");
         families.entry((r.test.as_str(), level)).or_default().push(i);
     }
+    use rayon::prelude::*;
+    let families: Vec<&Vec<usize>> = families.values().collect();
     let q: Vec<(usize, Option<f64>)> = families
-        .values()
-        .flat_map(|idx| {
+        .par_iter()
+        .flat_map_iter(|idx| {
             let p: Vec<Option<f64>> = idx.iter().map(|&i| results[i].p).collect();
             idx.iter().copied().zip(stats::fdr::bh_opt(&p)).collect::<Vec<_>>()
         })

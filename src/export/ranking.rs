@@ -41,6 +41,9 @@ pub struct StationRow<'a> {
     issued: Option<u32>,
     in_boxes: Option<u32>,
     valid: Option<u32>,
+    /// The leader's votes (stations.csv only; filled by [`gather`]).
+    #[serde(skip)]
+    leader_votes: Option<u32>,
     turnout: Option<f64>,
     leader_share: Option<f64>,
     score: f64,
@@ -63,6 +66,7 @@ pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, 
         issued: get(Role::Issued),
         in_boxes: get(Role::InBoxes),
         valid: get(Role::Valid),
+        leader_votes: None,
         turnout: s.turnout,
         leader_share: s.share,
         score: s.score,
@@ -70,6 +74,20 @@ pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, 
         reasons: s.reasons(),
         evidence: s.evidence.iter().filter(|x| x.points >= rank::REASON_POINTS).collect(),
     }
+}
+
+/// The rows of a chunk of the rank order (`idx`, the first at rank `first + 1`), read
+/// before any is formatted: the stations are scattered over the columns, and a tight
+/// loop of loads lets the processor overlap their cache misses, which formatting each
+/// row as it is read did not (at 10⁷ stations the rank order took stations.csv from 5 s
+/// in file order to 11 s).
+fn gather<'a>(a: &'a Analysis, e: &'a crate::Election, first: usize, idx: &[usize]) -> Vec<StationRow<'a>> {
+    // The leader the analysis used (`--leader`, else the most votes).
+    let leader = a.leader.as_ref().and_then(|name| e.candidates.iter().position(|c| c == name));
+    idx.iter()
+        .enumerate()
+        .map(|(k, &i)| StationRow { leader_votes: leader.map(|j| e.votes[j][i]), ..station_row(a, e, first + k + 1, i) })
+        .collect()
 }
 
 /// One ranked station as a JSON value.
@@ -89,11 +107,7 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&head)?;
     out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
-    let leader = e.leader();
-    let order = &a.station_order;
-    let cols = |r: Role| e.get(r);
-    let (reg, iss, boxes, val) = (cols(Role::Registered), cols(Role::Issued), cols(Role::InBoxes), cols(Role::Valid));
-    par_write(order, out, |first, idx, buf| {
+    par_write(&a.station_order, out, |first, idx, buf| {
         use std::fmt::Write;
         // Fields go straight to the CSV writer (it quotes where needed); numbers through
         // itoa and one reused buffer: at 10⁷ rows, formatting was most of the cost.
@@ -107,30 +121,24 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
             }
             w.write_field(text.as_bytes())
         };
-        for (k, &i) in idx.iter().enumerate() {
-            let s = &a.stations_ranked[i];
-            let count = |c: Option<&[u32]>| c.map(|v| v[i]);
-            w.write_field(num.format(first + k + 1))?;
-            w.write_field(safe_cell(&e.station[i]).as_bytes())?;
-            for l in &e.levels {
-                w.write_field(safe_cell(&l.labels[l.code[i] as usize]).as_bytes())?;
+        for r in gather(a, e, first, idx) {
+            w.write_field(num.format(r.rank))?;
+            w.write_field(safe_cell(r.station).as_bytes())?;
+            for p in &r.hierarchy.path {
+                w.write_field(safe_cell(p).as_bytes())?;
             }
-            w.write_field(num.format(e.line[i]))?;
-            for c in [count(reg), count(iss), count(boxes), count(val), leader.map(|j| e.votes[j][i])] {
+            w.write_field(num.format(r.line))?;
+            for c in [r.registered, r.issued, r.in_boxes, r.valid, r.leader_votes] {
                 match c {
                     Some(v) => w.write_field(num.format(v))?,
                     None => w.write_field(b"")?,
                 }
             }
-            fixed(&mut w, s.turnout.map(|v| 100.0 * v), 2)?;
-            fixed(&mut w, s.share.map(|v| 100.0 * v), 2)?;
-            fixed(&mut w, Some(s.score), 3)?;
-            w.write_field(if s.flagged { "true" } else { "false" })?;
-            if s.evidence.is_empty() {
-                w.write_field(b"")?;
-            } else {
-                w.write_field(safe_cell(&s.reasons()).as_bytes())?;
-            }
+            fixed(&mut w, r.turnout.map(|v| 100.0 * v), 2)?;
+            fixed(&mut w, r.leader_share.map(|v| 100.0 * v), 2)?;
+            fixed(&mut w, Some(r.score), 3)?;
+            w.write_field(if r.flagged { "true" } else { "false" })?;
+            w.write_field(safe_cell(&r.reasons).as_bytes())?;
             w.write_record(None::<&[u8]>)?;
         }
         w.flush()
@@ -162,10 +170,15 @@ impl Exporter for StationsJson {
     }
     fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let e = a.election();
-        // Rows in rank order: rank = position + 1.
-        super::tests_csv::json_lines(&a.station_order, w, |k, &i, buf| {
-            serde_json::to_writer(buf, &station_row(a, e, k + 1, i)).map_err(std::io::Error::other)
-        })
+        w.write_all(b"[")?;
+        par_write(&a.station_order, w, |first, idx, buf| {
+            for r in gather(a, e, first, idx) {
+                buf.extend_from_slice(if r.rank > 1 { b",\n" } else { b"\n" });
+                serde_json::to_writer(&mut *buf, &r).map_err(std::io::Error::other)?;
+            }
+            Ok(())
+        })?;
+        w.write_all(if a.station_order.is_empty() { b"]" } else { b"\n]\n" })
     }
 }
 
