@@ -24,7 +24,7 @@ for n in 10000 100000 1000000 10000000; do
   sim=$(cat "$DIR/sim$n.time" 2>/dev/null || echo "?")
   /usr/bin/time -v -o "$DIR/analyze$n.time" "$B" analyze "$f" --out "$DIR/out$n" -q 2>/dev/null
   wall=$(grep "Elapsed (wall clock)" "$DIR/analyze$n.time" | awk '{print $NF}')
-  rss=$(grep "Maximum resident set size" "$DIR/analyze$n.time" | awk '{printf "%.2f GB", $NF/1048576}')
+  rss=$(grep "Maximum resident set size" "$DIR/analyze$n.time" | awk '{printf "%.2f GiB", $NF/1048576}')
   size=$(du -h "$f" | cut -f1)
   printf "| %'d | %s | %s | %s | %s s |\n" "$n" "$size" "$wall" "$rss" "$sim"
 done
