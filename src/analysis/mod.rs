@@ -347,7 +347,7 @@ pub fn phase_memory(after: &str) {
     let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return };
     let kb = |key: &str| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
     if let (Some(rss), Some(hwm)) = (kb("VmRSS:"), kb("VmHWM:")) {
-        eprintln!("memory after {after}: resident {:.2} GB, peak {:.2} GB", rss / 1048576.0, hwm / 1048576.0);
+        eprintln!("memory after {after}: resident {:.2} GiB, peak {:.2} GiB", rss / 1048576.0, hwm / 1048576.0);
     }
 }
 

@@ -25,8 +25,12 @@ use serde::Serialize;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
-/// Vote vectors with fewer votes than this are not compared for identity.
+/// Identical vote vectors with fewer votes than this are not reported as violations.
 pub const IDENTICAL_MIN_VOTES: u64 = 30;
+/// Vote vectors with fewer votes than this are not compared at all; the groups of at
+/// least this many votes ([`Report::identical`]) feed the ranking, which weighs each
+/// match by its chance probability (two tiny stations agree easily and score little).
+pub const IDENTICAL_COMPARE_MIN_VOTES: u64 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +109,10 @@ pub struct Report {
     pub violations: Vec<Violation>,
     /// Rules not run, with the roles the file lacks.
     pub not_run: Vec<(Rule, Vec<Role>)>,
+    /// Groups of identical vote vectors within a commission, of at least
+    /// [`IDENTICAL_COMPARE_MIN_VOTES`] votes (those of [`IDENTICAL_MIN_VOTES`] or more are
+    /// also violations); searched once here for the check and the ranking.
+    pub identical: Vec<IdenticalGroup>,
 }
 
 /// Per-rule counts: what `check` prints on stderr and `demo` in its summary.
@@ -240,8 +248,10 @@ pub fn run(e: &Election) -> Report {
             }
         }
     }
-    if runs(Rule::IdenticalProtocol) && !e.votes.is_empty() {
-        for g in identical_vote_groups(e, IDENTICAL_MIN_VOTES) {
+    let identical = if e.votes.is_empty() { Vec::new() } else { identical_vote_groups(e, IDENTICAL_COMPARE_MIN_VOTES) };
+    if runs(Rule::IdenticalProtocol) {
+        // A group's members share one total, so the check's groups are those of enough votes.
+        for g in identical.iter().filter(|g| g.total >= IDENTICAL_MIN_VOTES) {
             let first = g.members[0] as usize;
             for &i in &g.members[1..] {
                 violations.push(Violation {
@@ -256,7 +266,7 @@ pub fn run(e: &Election) -> Report {
         }
     }
     violations.sort_by_key(|v| (v.station, v.rule));
-    Report { stations: n, violations, not_run }
+    Report { stations: n, violations, not_run, identical }
 }
 
 /// Stations of one commission (the lowest level above stations; the whole file without
@@ -293,7 +303,8 @@ pub fn identical_vote_groups(e: &Election, min_votes: u64) -> Vec<IdenticalGroup
             for col in &e.votes {
                 col[i].hash(&mut h);
             }
-            (unit.map_or(0, |c| c[i]), sums[i], h.finish(), i as u32)
+            let index = u32::try_from(i).expect("station indices fit in u32 (the hierarchy codes are u32 too)");
+            (unit.map_or(0, |c| c[i]), sums[i], h.finish(), index)
         })
         .collect();
     keys.par_sort_unstable();
@@ -349,8 +360,10 @@ mod tests {
         let g = identical_vote_groups(&e, 3);
         assert_eq!(g.len(), 2);
         assert_eq!(g[1], IdenticalGroup { members: vec![5, 6], total: 3, same_total: 2 });
-        // The check (30 votes or more) reports each later member against the first.
+        // The check keeps the groups of 5 votes or more for the ranking, and reports
+        // (30 votes or more) each later member against the first.
         let r = run(&e);
+        assert_eq!(r.identical, vec![IdenticalGroup { members: vec![0, 1, 4], total: 30, same_total: 4 }]);
         let got: Vec<(usize, Option<usize>)> =
             r.violations.iter().filter(|v| v.rule == Rule::IdenticalProtocol).map(|v| (v.station, v.other)).collect();
         assert_eq!(got, vec![(1, Some(0)), (4, Some(0))]);

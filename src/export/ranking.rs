@@ -72,7 +72,7 @@ pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, 
         score: s.score,
         flagged: s.flagged,
         reasons: s.reasons(),
-        evidence: s.evidence.iter().filter(|x| x.points >= rank::REASON_POINTS).collect(),
+        evidence: s.evidence.iter().collect(),
     }
 }
 

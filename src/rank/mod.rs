@@ -268,7 +268,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         .collect();
     // Peer medians of turnout and share, and the identical-protocol search, side by side.
     let ((peers_t, peers_s), ()) =
-        rayon::join(|| rayon::join(|| peer_stats(e, &turnout), || peer_stats(e, &share)), || identical_protocols(e, &mut out));
+        rayon::join(|| rayon::join(|| peer_stats(e, &turnout), || peer_stats(e, &share)), || identical_protocols(e, &check.identical, &mut out));
     for v in &check.violations {
         let text = match (v.rule, v.other) {
             // Identical protocols are weighed by their chance probability below, for
@@ -343,8 +343,8 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
 /// commission's pooled vote shares times the number of other stations of the commission
 /// with the same number of votes `m − 1` (a union bound over the stations it could have
 /// matched). Large vectors get the full 6 points; two tiny stations with 12 votes each
-/// that agree get little. Vectors of fewer than 5 votes are not compared.
-fn identical_protocols(e: &Election, out: &mut [StationScore]) {
+/// that agree get little. Vectors of fewer than [`checks::IDENTICAL_COMPARE_MIN_VOTES`] (5) votes are not compared.
+fn identical_protocols(e: &Election, groups: &[checks::IdenticalGroup], out: &mut [StationScore]) {
     use statrs::function::gamma::ln_gamma;
     let Some(level) = e.levels.last() else { return };
     let k = e.votes.len();
@@ -357,7 +357,7 @@ fn identical_protocols(e: &Election, out: &mut [StationScore]) {
     }
     // (station, points, its twin, chance p, total votes), in station order.
     let mut found: Vec<(usize, f64, usize, f64, u64)> = Vec::new();
-    for g in checks::identical_vote_groups(e, 5) {
+    for g in groups {
         let head = g.members[0] as usize;
         let t = &tot[level.code[head] as usize];
         let all: f64 = t.iter().sum();
