@@ -248,7 +248,7 @@ pub fn run(e: &Election) -> Report {
             }
         }
     }
-    let identical = if e.votes.is_empty() { Vec::new() } else { identical_vote_groups(e, IDENTICAL_COMPARE_MIN_VOTES) };
+    let identical = if e.votes.is_empty() { Vec::new() } else { identical_vote_groups(e, &sums, IDENTICAL_COMPARE_MIN_VOTES) };
     if runs(Rule::IdenticalProtocol) {
         // A group's members share one total, so the check's groups are those of enough votes.
         for g in identical.iter().filter(|g| g.total >= IDENTICAL_MIN_VOTES) {
@@ -283,18 +283,17 @@ pub struct IdenticalGroup {
 }
 
 /// Groups of identical vote vectors within a commission, among stations with at least
-/// `min_votes` votes; in order of their first member.
+/// `min_votes` votes (`sums`: [`Election::vote_sums`]); in order of their first member.
 ///
 /// Sorts one 24-byte key per station — (commission, total, hash of the vector, index) —
 /// so that equal vectors of a commission are neighbours, then compares neighbours'
 /// vectors in full (a hash collision splits into separate groups). At 10⁷ stations a
 /// hash map keyed by the vectors themselves cost gigabytes of allocations.
-pub fn identical_vote_groups(e: &Election, min_votes: u64) -> Vec<IdenticalGroup> {
+pub fn identical_vote_groups(e: &Election, sums: &[u64], min_votes: u64) -> Vec<IdenticalGroup> {
     use rayon::prelude::*;
     use std::hash::{Hash, Hasher};
     let n = e.len();
     let unit = e.levels.last().map(|l| &l.code);
-    let sums = e.vote_sums();
     let mut keys: Vec<(u32, u64, u64, u32)> = (0..n)
         .into_par_iter()
         .filter(|&i| sums[i] >= min_votes)
@@ -355,9 +354,9 @@ mod tests {
         // (20,10) at 0, 1, 4 of commission 0 (station 3 is in commission 1); the other
         // total-30 station of commission 0 is 2 (10,20): 4 stations with total 30.
         // (2,1) at 5 and 6 has 3 votes: a group only with a minimum of 3 or less.
-        let g = identical_vote_groups(&e, 5);
+        let g = identical_vote_groups(&e, &e.vote_sums(), 5);
         assert_eq!(g, vec![IdenticalGroup { members: vec![0, 1, 4], total: 30, same_total: 4 }]);
-        let g = identical_vote_groups(&e, 3);
+        let g = identical_vote_groups(&e, &e.vote_sums(), 3);
         assert_eq!(g.len(), 2);
         assert_eq!(g[1], IdenticalGroup { members: vec![5, 6], total: 3, same_total: 2 });
         // The check keeps the groups of 5 votes or more for the ranking, and reports

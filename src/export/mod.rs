@@ -15,11 +15,14 @@ use std::path::Path;
 pub trait Exporter {
     /// The file name inside the output directory.
     fn file_name(&self) -> &'static str;
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>>;
-    /// Writes the file's bytes to `w`; exporters of station-sized lists override it to
-    /// stream (bounded memory at 10⁷ stations).
-    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        w.write_all(&self.serialize(a)?)
+    /// Writes the file's bytes to `w`; exporters of station-sized lists stream them
+    /// ([`par_write`], [`json_lines`]: bounded memory at 10⁷ stations).
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()>;
+    /// The file's bytes in memory (tests, small files).
+    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.write_to(a, &mut v)?;
+        Ok(v)
     }
 }
 
@@ -96,10 +99,10 @@ const WINDOW: usize = 32;
 /// Serialises `rows` in parallel chunks with `f` (`f(index of the chunk's first row,
 /// rows, buffer)`) and writes the buffers to `w` in order, a window at a time, so the
 /// output is the same for any number of threads and memory stays bounded.
-pub(crate) fn par_write<T: Sync>(
-    rows: &[T],
+pub(crate) fn par_write<'a, T: Sync>(
+    rows: &'a [T],
     w: &mut dyn std::io::Write,
-    f: impl Fn(usize, &[T], &mut Vec<u8>) -> std::io::Result<()> + Sync,
+    f: impl Fn(usize, &'a [T], &mut Vec<u8>) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
     for (wi, window) in rows.chunks(CHUNK * WINDOW).enumerate() {
@@ -117,6 +120,25 @@ pub(crate) fn par_write<T: Sync>(
         }
     }
     Ok(())
+}
+
+/// Writes `rows` as a JSON array, one element per line (`[` row `,` … `]`; `[]` when
+/// empty): `elements(index of the chunk's first row, chunk)` turns each chunk of rows
+/// into the values to serialise, in parallel ([`par_write`]).
+pub(crate) fn json_lines<'a, T: Sync, R: serde::Serialize>(
+    rows: &'a [T],
+    out: &mut dyn std::io::Write,
+    elements: impl Fn(usize, &'a [T]) -> Vec<R> + Sync,
+) -> std::io::Result<()> {
+    out.write_all(b"[")?;
+    par_write(rows, out, |first, chunk, buf| {
+        for (k, r) in elements(first, chunk).iter().enumerate() {
+            buf.extend_from_slice(if first + k > 0 { b",\n" } else { b"\n" });
+            serde_json::to_writer(&mut *buf, r).map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    })?;
+    out.write_all(if rows.is_empty() { b"]" } else { b"\n]\n" })
 }
 
 /// `1234567` → `"1,234,567"` for tables meant for people.

@@ -99,13 +99,13 @@ impl Exporter for Parquet {
             Which::Tests => "tests.parquet",
         }
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let t = match self.0 {
             Which::Stations => table::stations(a),
             Which::Commissions => table::units(a, &a.commissions),
             Which::Regions => table::units(a, &a.regions),
             Which::Tests => table::tests(a),
         };
-        write_table(&t).map_err(std::io::Error::other)
+        w.write_all(&write_table(&t).map_err(std::io::Error::other)?)
     }
 }

@@ -30,7 +30,7 @@ impl serde::Serialize for Hierarchy<'_> {
     }
 }
 
-/// One ranked station in `stations.json` (also used by the report).
+/// One ranked station: a row of `stations.json`, and of `stations.csv` (with `leader_votes`).
 #[derive(serde::Serialize)]
 pub struct StationRow<'a> {
     rank: usize,
@@ -149,11 +149,6 @@ impl Exporter for StationsCsv {
     fn file_name(&self) -> &'static str {
         "stations.csv"
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        let mut v = Vec::new();
-        station_rows(a, a.election(), &mut v)?;
-        Ok(v)
-    }
     fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         station_rows(a, a.election(), w)
     }
@@ -163,22 +158,8 @@ impl Exporter for StationsJson {
     fn file_name(&self) -> &'static str {
         "stations.json"
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        let mut v = Vec::new();
-        self.write_to(a, &mut v)?;
-        Ok(v)
-    }
     fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let e = a.election();
-        w.write_all(b"[")?;
-        par_write(&a.station_order, w, |first, idx, buf| {
-            for r in gather(a, e, first, idx) {
-                buf.extend_from_slice(if r.rank > 1 { b",\n" } else { b"\n" });
-                serde_json::to_writer(&mut *buf, &r).map_err(std::io::Error::other)?;
-            }
-            Ok(())
-        })?;
-        w.write_all(if a.station_order.is_empty() { b"]" } else { b"\n]\n" })
+        super::json_lines(&a.station_order, w, |first, idx| gather(a, a.election(), first, idx))
     }
 }
 
@@ -226,20 +207,22 @@ struct UnitRow<'a> {
 /// stations).
 fn unit_json(a: &Analysis, units: &[UnitScore], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let e = a.election();
-    let sorted = unit_sorted(units);
-    super::tests_csv::json_lines(&sorted, out, |k, u, buf| {
-        let row = UnitRow {
-            rank: k + 1,
-            hierarchy: Hierarchy { levels: &e.levels, path: u.path.iter().map(String::as_str).collect() },
-            stations: u.stations,
-            flagged: u.flagged,
-            median_turnout: u.median_turnout,
-            median_leader_share: u.median_share,
-            score: u.score,
-            reasons: u.reasons(),
-            evidence: &u.evidence,
-        };
-        serde_json::to_writer(buf, &row).map_err(std::io::Error::other)
+    super::json_lines(&unit_sorted(units), out, |first, chunk| {
+        chunk
+            .iter()
+            .enumerate()
+            .map(|(k, u)| UnitRow {
+                rank: first + k + 1,
+                hierarchy: Hierarchy { levels: &e.levels, path: u.path.iter().map(String::as_str).collect() },
+                stations: u.stations,
+                flagged: u.flagged,
+                median_turnout: u.median_turnout,
+                median_leader_share: u.median_share,
+                score: u.score,
+                reasons: u.reasons(),
+                evidence: &u.evidence,
+            })
+            .collect()
     })
 }
 
@@ -259,21 +242,8 @@ impl Exporter for Units {
             (true, true) => "regions.json",
         }
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        let units = if self.regions { &a.regions } else { &a.commissions };
-        if self.json {
-            let mut v = Vec::new();
-            unit_json(a, units, &mut v)?;
-            Ok(v)
-        } else {
-            unit_csv(a, units)
-        }
-    }
     fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        if self.json {
-            unit_json(a, if self.regions { &a.regions } else { &a.commissions }, w)
-        } else {
-            w.write_all(&self.serialize(a)?)
-        }
+        let units = if self.regions { &a.regions } else { &a.commissions };
+        if self.json { unit_json(a, units, w) } else { w.write_all(&unit_csv(a, units)?) }
     }
 }

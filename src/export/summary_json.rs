@@ -26,7 +26,7 @@ impl Exporter for SummaryJson {
     fn file_name(&self) -> &'static str {
         "summary.json"
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
+    fn write_to(&self, a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut integer = Map::new();
         for (key, test) in [("either", "integer.either"), ("turnout", "integer.turnout"), ("leader", "integer.leader")] {
             if let Some(r) = a.nation(test) {
@@ -83,8 +83,7 @@ impl Exporter for SummaryJson {
             "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         });
-        let mut out = serde_json::to_vec_pretty(&v).map_err(std::io::Error::other)?;
-        out.push(b'\n');
-        Ok(out)
+        serde_json::to_writer_pretty(&mut *w, &v).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
     }
 }

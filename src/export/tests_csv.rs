@@ -20,11 +20,6 @@ impl Exporter for TestsCsv {
     fn file_name(&self) -> &'static str {
         "tests.csv"
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        let mut v = Vec::new();
-        self.write_to(a, &mut v)?;
-        Ok(v)
-    }
     /// Streams the rows (3 million at 10⁷ stations: one per test and commission).
     fn write_to(&self, a: &Analysis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -61,30 +56,7 @@ impl Exporter for TestsJson {
     fn file_name(&self) -> &'static str {
         "tests.json"
     }
-    fn serialize(&self, a: &Analysis) -> std::io::Result<Vec<u8>> {
-        let mut v = Vec::new();
-        self.write_to(a, &mut v)?;
-        Ok(v)
-    }
     fn write_to(&self, a: &Analysis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        json_lines(&a.results, out, |_, r, buf| serde_json::to_writer(buf, r).map_err(std::io::Error::other))
+        super::json_lines(&a.results, out, |_, chunk| chunk.iter().collect())
     }
-}
-
-/// Writes `rows` as a JSON array, one element per line (`[` row `,` … `]`), serialising
-/// in parallel chunks ([`par_write`]; `f(position, row, buffer)`); `[]` when empty.
-pub(crate) fn json_lines<T: Sync>(
-    rows: &[T],
-    out: &mut dyn std::io::Write,
-    f: impl Fn(usize, &T, &mut Vec<u8>) -> std::io::Result<()> + Sync,
-) -> std::io::Result<()> {
-    out.write_all(b"[")?;
-    par_write(rows, out, |first, chunk, buf| {
-        for (k, r) in chunk.iter().enumerate() {
-            buf.extend_from_slice(if first + k > 0 { b",\n" } else { b"\n" });
-            f(first + k, r, buf)?;
-        }
-        Ok(())
-    })?;
-    out.write_all(if rows.is_empty() { b"]" } else { b"\n]\n" })
 }

@@ -355,8 +355,6 @@ fn identical_protocols(e: &Election, groups: &[checks::IdenticalGroup], out: &mu
             tot[level.code[i] as usize][j] += e.votes[j][i] as f64;
         }
     }
-    // (station, points, its twin, chance p, total votes), in station order.
-    let mut found: Vec<(usize, f64, usize, f64, u64)> = Vec::new();
     for g in groups {
         let head = g.members[0] as usize;
         let t = &tot[level.code[head] as usize];
@@ -370,21 +368,19 @@ fn identical_protocols(e: &Election, groups: &[checks::IdenticalGroup], out: &mu
         let others = (g.same_total - 1).max(1);
         let p = (ln.exp() * others as f64).min(1.0);
         let pts = points(p).min(6.0);
+        // A station is in one group at most, so this is its only identical evidence.
         for &i in &g.members {
             let twin = g.members.iter().copied().find(|&x| x != i).expect("two members") as usize;
-            found.push((i as usize, pts, twin, p, g.total));
+            out[i as usize].add(Kind::Identical, pts, || {
+                format!(
+                    "identical vote vector ({} votes) to station {} of the same commission (line {}; chance match p = {})",
+                    g.total,
+                    e.station[twin],
+                    e.line[twin],
+                    fmt_p(p)
+                )
+            });
         }
-    }
-    found.sort_by_key(|f| f.0);
-    for (i, pts, twin, p, total) in found {
-        out[i].add(Kind::Identical, pts, || {
-            format!(
-                "identical vote vector ({total} votes) to station {} of the same commission (line {}; chance match p = {})",
-                e.station[twin],
-                e.line[twin],
-                fmt_p(p)
-            )
-        });
     }
 }
 
