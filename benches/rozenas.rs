@@ -1,5 +1,6 @@
 //! Rozenas' coarse-share test on Russia 2018 (when present) and on a 100,000-station
-//! simulated election: the default run (leader share + turnout, B = 999) and its parts.
+//! simulated election: the default run (leader share + turnout, B = 999) and its parts;
+//! the default run also on 1,000,000 simulated stations.
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -38,6 +39,12 @@ fn bench(c: &mut Criterion) {
     let cfg = tallyscope::simulate::SimConfig { stations: 100_000, seed: 3, ..Default::default() };
     let e = tallyscope::simulate::simulate(&cfg).unwrap().election();
     parts(c, "simulated_100k", &e);
+    let cfg = tallyscope::simulate::SimConfig { stations: 1_000_000, seed: 3, ..Default::default() };
+    let e = tallyscope::simulate::simulate(&cfg).unwrap().election();
+    let mut g = c.benchmark_group("rozenas/simulated_1m");
+    g.sample_size(10);
+    g.bench_function("default_leader+turnout_B999", |b| b.iter(|| analyze(&e, &RozenasOptions::default()).unwrap()));
+    g.finish();
 }
 
 criterion_group!(benches, bench);
