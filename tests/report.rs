@@ -303,15 +303,21 @@ fn run_chromium(bin: &Path, profile: &Path, extra: &[&str], url: &str) -> (Strin
 #[test]
 fn report_renders_in_headless_chromium_without_console_errors() {
     let Some(bin) = chromium() else {
-        if std::env::var("TALLYSCOPE_SKIP_BROWSER").as_deref() == Ok("1") {
-            eprintln!("TALLYSCOPE_SKIP_BROWSER=1: browser test skipped");
-            return;
+        // The README's test command must pass on a fresh machine with only Rust, so a
+        // missing browser is a loud skip there; CI installs Chromium and sets
+        // TALLYSCOPE_REQUIRE_BROWSER=1, where a missing browser is a failure.
+        if std::env::var("TALLYSCOPE_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!(
+                "chromium is not installed but TALLYSCOPE_REQUIRE_BROWSER=1: this test opens report.html in \
+                 headless Chromium (Debian: apt-get install -y --no-install-recommends chromium)"
+            );
         }
-        panic!(
-            "chromium is not installed: this test opens report.html in headless Chromium. Install it \
-             (Debian: apt-get install -y --no-install-recommends chromium; .ci/run does) or set \
-             TALLYSCOPE_SKIP_BROWSER=1 to skip it knowingly"
+        eprintln!(
+            "SKIPPED: chromium is not installed, so report.html was not opened in a browser (this test \
+             checked nothing). Install it (Debian: apt-get install -y --no-install-recommends chromium) \
+             to run it; CI does, with TALLYSCOPE_REQUIRE_BROWSER=1"
         );
+        return;
     };
     let report = out().join("report.html");
     let url = format!("file://{}", report.canonicalize().unwrap().display());
