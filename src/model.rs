@@ -125,12 +125,64 @@ pub struct Unpublished {
     pub hierarchy: Vec<String>,
 }
 
-/// Units set aside by default: stations abroad, electronic-voting pseudo-stations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Stations set aside from the statistics by default, counted and reported: they are
+/// not ordinary polling stations, so their turnout and vote shares follow other laws
+/// (a hospital ward at 100% turnout, a ship's crew, a partly published protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Special {
+    /// Abroad (embassies, bases), from the region's name or the station type.
     Abroad,
+    /// An electronic-voting or other pseudo-station (more than 50,000 registered).
     Electronic,
+    /// A closed institution: hospital, care home, prison, military unit, student
+    /// hostel, sanatorium (from the file's station-type column).
+    Institution,
+    /// A ship at sea.
+    Ship,
+    /// A temporary or mobile station.
+    Mobile,
+    /// Marked special by the file itself (a filled-in "special precinct" column, or a
+    /// station type no rule names).
+    Designated,
+    /// A protocol published in part: a line the tests need is missing (empty, `-`, `NA`).
+    Partial,
+}
+
+impl Special {
+    pub const ALL: [Special; 7] =
+        [Special::Abroad, Special::Electronic, Special::Institution, Special::Ship, Special::Mobile, Special::Designated, Special::Partial];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Special::Abroad => "abroad",
+            Special::Electronic => "electronic",
+            Special::Institution => "institution",
+            Special::Ship => "ship",
+            Special::Mobile => "mobile",
+            Special::Designated => "designated",
+            Special::Partial => "partial",
+        }
+    }
+
+    /// What it means, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Special::Abroad => "stations abroad",
+            Special::Electronic => "electronic-voting pseudo-stations (over 50,000 registered)",
+            Special::Institution => "stations in closed institutions (hospitals, care homes, prisons, military units, hostels)",
+            Special::Ship => "stations on ships",
+            Special::Mobile => "temporary or mobile stations",
+            Special::Designated => "stations the file marks as special",
+            Special::Partial => "protocols published in part (a line the tests need is missing)",
+        }
+    }
+
+    /// Set aside by the statistics unless the user includes them (`--include-abroad`
+    /// and `--include-electronic` for the first two; the others with `--include-special`).
+    pub fn is_institutional(self) -> bool {
+        !matches!(self, Special::Abroad | Special::Electronic)
+    }
 }
 
 /// The election: one row per published protocol, stored as columns.
@@ -155,6 +207,14 @@ pub struct Election {
     pub special: Vec<Option<Special>>,
     /// Rows with no counts at all.
     pub unpublished: Vec<Unpublished>,
+    /// Per station, a bit per role (`1 << Role::index()`) whose cell was empty in the
+    /// file (a partly published protocol); empty when no cell was missing. Checks skip
+    /// the rules that need a missing line at that station.
+    pub missing: Vec<u16>,
+    /// Postal ballots sent out by the commission, per station, where the file has them:
+    /// already summed into `Issued`, and taken out of it for the ballot balance (they do
+    /// not come from the ballots the station received).
+    pub issued_postal: Option<Vec<Count>>,
 }
 
 impl Election {
@@ -190,6 +250,10 @@ impl Election {
     }
     pub fn has(&self, role: Role) -> bool {
         self.counts[role.index()].is_some()
+    }
+    /// True when station `i`'s cell for `role` was empty in the file.
+    pub fn is_missing(&self, i: usize, role: Role) -> bool {
+        self.missing.get(i).is_some_and(|m| m & (1 << role.index()) != 0)
     }
     /// Sum of a role over all stations.
     pub fn total(&self, role: Role) -> Option<u64> {
@@ -265,6 +329,8 @@ mod tests {
             votes: vec![],
             special: vec![],
             unpublished: vec![],
+            missing: vec![],
+            issued_postal: None,
         };
         assert_eq!(e.scope_labels(0), ["North", "South"]);
         assert_eq!(e.scope_labels(1), ["North/Central", "North/Harbour", "South/Central"]);

@@ -101,6 +101,7 @@ pub fn reconcile(a: &Analysis) -> Reconciliation {
             family(vec!["integer."], rule, ir.stations, ir.included, vec![
                 ("abroad", x.abroad),
                 ("electronic", x.electronic),
+                ("special stations (institutions, ships, mobile, partly published)", x.special),
                 ("no ballots in the boxes (C = 0)", x.no_ballots),
                 ("too few registered voters", x.small),
                 ("turnout above the maximum (includes B > N)", x.high_turnout),
@@ -117,6 +118,7 @@ pub fn reconcile(a: &Analysis) -> Reconciliation {
             family(vec!["fingerprint."], rule, n, f.n, vec![
                 ("abroad", x.abroad),
                 ("electronic", x.electronic),
+                ("special stations (institutions, ships, mobile, partly published)", x.special),
                 ("no ballots in the boxes (C = 0)", x.no_ballots),
                 ("fewer than 100 registered", x.small),
                 ("no valid votes (V = 0)", x.no_valid),

@@ -44,6 +44,11 @@ pub struct Args {
     /// sub-folder of DIR and DIR/index.html compares them.
     #[arg(value_name = "MORE")]
     pub more: Vec<PathBuf>,
+    /// Analyse each value of COL as its own election, in one batch run: a file that
+    /// stacks rounds (KOLO, round, tour) or races. One sub-folder per value, and
+    /// DIR/index.html comparing them. (One value alone: --where COL=VALUE.)
+    #[arg(long, value_name = "COL")]
+    pub split_by: Option<String>,
     /// Formats of the result tables (stations, commissions, regions, tests); summary.json
     /// is always written. Repeat or separate with commas: --format csv,parquet. Sizes grow
     /// with the stations: at a million, stations.json is 312 MB, stations.csv 97 MB and
@@ -128,7 +133,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    if !args.more.is_empty() {
+    if !args.more.is_empty() || args.split_by.is_some() {
         return super::batch::run(args);
     }
     let t0 = Instant::now();

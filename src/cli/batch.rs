@@ -64,6 +64,12 @@ pub fn folders(files: &[PathBuf]) -> Vec<String> {
     out
 }
 
+/// A folder name for a `--split-by` value: letters, digits, `-`, `_` and `.` kept.
+fn folder_name(s: &str) -> String {
+    let n: String = s.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    if n.is_empty() || n.starts_with('.') { format!("election{n}") } else { n }
+}
+
 fn row(a: &Analysis, folder: &str, seconds: f64) -> IndexRow {
     let e = a.election();
     let reg = e.get(crate::model::Role::Registered).map(|v| v.iter().map(|&x| x as u64).sum::<u64>());
@@ -101,26 +107,54 @@ fn row(a: &Analysis, folder: &str, seconds: f64) -> IndexRow {
 
 pub fn run(args: Args) -> Result<i32> {
     let t0 = Instant::now();
+    // Jobs: one per file, or with --split-by one per value of that column of the file.
     let mut files = vec![args.input.file.clone()];
     files.extend(args.more.iter().cloned());
-    if files.iter().filter(|f| f.as_os_str() == "-").count() > 0 {
-        return Err(Error::usage("analyze with several files: standard input (-) cannot be one of them"));
+    let mut filters: Vec<Option<String>> = vec![None; files.len()];
+    let mut names = folders(&files);
+    if let Some(col) = &args.split_by {
+        if files.len() > 1 {
+            return Err(Error::usage("--split-by takes one file: it analyses each value of the column as its own election"));
+        }
+        let values = crate::ingest::column_values(&args.input.file, &args.input.options()?, col)?;
+        if values.is_empty() {
+            return Err(Error::usage(format!("--split-by \"{col}\": the file has no data rows")));
+        }
+        if values.len() > 50 {
+            return Err(Error::usage(format!(
+                "--split-by \"{col}\": {} distinct values; expected a round or race column with a few (use --where {col}=VALUE for one)",
+                values.len()
+            )));
+        }
+        eprintln!(
+            "tallyscope: --split-by \"{col}\": {} elections: {}",
+            values.len(),
+            values.iter().map(|(v, c)| format!("\"{v}\" ({c} rows)")).collect::<Vec<_>>().join(", ")
+        );
+        files = vec![args.input.file.clone(); values.len()];
+        filters = values.iter().map(|(v, _)| Some(format!("{col}={v}"))).collect();
+        names = values.iter().map(|(v, _)| folder_name(&format!("{col}-{v}"))).collect();
     }
-    let names = folders(&files);
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 0 {
+        return Err(Error::usage("analyze with several files or --split-by: standard input (-) cannot be one of them"));
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display().to_string(), e))?;
     let bar = super::progress::bar(Some(files.len() as u64), "files analysed", args.quiet);
     bar.set_message("batch");
     // Files in parallel: each analysis is parallel inside too; rayon shares the cores.
-    let done: Vec<Result<(Analysis, f64)>> = files
+    let jobs: Vec<(&PathBuf, &String, &Option<String>)> = files.iter().zip(&names).zip(&filters).map(|((f, n), w)| (f, n, w)).collect();
+    let done: Vec<Result<(Analysis, f64)>> = jobs
         .par_iter()
-        .zip(names.par_iter())
-        .map(|(f, name)| {
+        .map(|&(f, name, filter)| {
             let t = Instant::now();
             let mut input = args.input.clone();
             input.file = f.clone();
+            if let Some(w) = filter {
+                input.filters.push(w.clone());
+            }
             let ing = input.load()?;
             report_rows(&ing.report);
-            let mut one = Args { input, more: Vec::new(), ..args.clone() };
+            let mut one = Args { input, more: Vec::new(), split_by: None, ..args.clone() };
             one.out = args.out.join(name);
             let opt = options(&one, &ing.election)?;
             let a = analysis::run(ing, &opt);

@@ -81,10 +81,17 @@ pub struct InputArgs {
     /// Long format: the column holding vote counts.
     #[arg(long, value_name = "COL", help_heading = "Long format")]
     pub votes_column: Option<String>,
-    /// Long format: use only rows where COL equals VALUE (repeatable; all must hold),
-    /// e.g. --where office=President.
-    #[arg(long = "where", value_name = "COL=VALUE", help_heading = "Long format")]
+    /// Use only rows where COL equals VALUE (repeatable; all must hold): one round of a
+    /// file that stacks rounds (--where KOLO=1) or one race of a long file (--where
+    /// office=President). A value that matches nothing is an error listing the values
+    /// that exist; one that differs only in case is used, with a note.
+    #[arg(long = "where", value_name = "COL=VALUE")]
     pub filters: Vec<String>,
+    /// A cell value that means "no data" besides the ones always recognised (empty,
+    /// -, –, —, NA, n/a, null, #N/A); repeatable. Rows with some counts missing are
+    /// partly published protocols: checked on what they have, set aside from the tests.
+    #[arg(long = "na", value_name = "VALUE")]
+    pub na: Vec<String>,
 }
 
 impl InputArgs {
@@ -119,6 +126,9 @@ impl InputArgs {
         m.commission = self.commission.clone();
         m.levels = self.level.clone();
         m.ignore = self.ignore.clone();
+        if !self.na.is_empty() {
+            m.na = Some(self.na.clone());
+        }
         let long = self.long || base.long.is_some();
         if long {
             let b = base.long.clone().unwrap_or_default();
@@ -129,11 +139,10 @@ impl InputArgs {
                 filters: if self.filters.is_empty() { b.filters } else { self.filters.clone() },
             });
         } else {
-            if self.candidate_column.is_some() || self.votes_column.is_some() || !self.filters.is_empty() {
-                return Err(crate::Error::usage(
-                    "--candidate-column, --votes-column and --where are for long files: add --long",
-                ));
+            if self.candidate_column.is_some() || self.votes_column.is_some() {
+                return Err(crate::Error::usage("--candidate-column and --votes-column are for long files: add --long"));
             }
+            m.filters = self.filters.clone();
             match self.station.len() {
                 0 => {}
                 1 => m.station = Some(self.station[0].clone()),
@@ -143,7 +152,25 @@ impl InputArgs {
         Ok(Options { mapping: base.overlay(m), skip_bad_rows: self.skip_bad_rows, long })
     }
 
+    /// Reads the file as an election: refuses a file that stacks several rounds or
+    /// races unless `--where` picked one (`inspect` reads it anyway, to show them).
     pub fn load(&self) -> Result<Ingested> {
+        let ing = ingest::load(&self.file, &self.options()?)?;
+        ing.ensure_one_election()?;
+        if ing.election.candidates.is_empty() {
+            return Err(crate::error::InputError::new(
+                &ing.report.file,
+                "no candidate columns: after the protocol lines and hierarchy, no column of vote counts is left \
+                 (`inspect` shows what each column was taken for); name them with --candidates COL1,COL2,…",
+            )
+            .line(1)
+            .into());
+        }
+        Ok(ing)
+    }
+
+    /// Reads the file as it is, several rounds or races included (for `inspect`).
+    pub fn load_any(&self) -> Result<Ingested> {
         ingest::load(&self.file, &self.options()?)
     }
 }
@@ -158,6 +185,18 @@ pub fn report_rows(r: &ingest::ReadReport) {
         for s in r.skips.iter().take(5) {
             eprintln!("  line {}: {}", s.line, s.reason);
         }
+    }
+    if r.rows_filtered > 0 {
+        eprintln!("tallyscope: {}: {} rows left out by --where", r.file, r.rows_filtered);
+    }
+    for n in &r.notes {
+        eprintln!("tallyscope: {}: note: {n}", r.file);
+    }
+    if r.partial_stations > 0 {
+        eprintln!(
+            "tallyscope: {}: {} stations published their protocol in part (a line is empty, '-' or 'NA'); they are checked on what they have and set aside from the statistics",
+            r.file, r.partial_stations
+        );
     }
     if r.rows_unpublished > 0 {
         eprintln!(

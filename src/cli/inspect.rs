@@ -42,7 +42,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let ing = args.input.load()?;
+    let ing = args.input.load_any()?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&to_json(&ing)).expect("JSON of plain values"));
     } else {
@@ -50,6 +50,49 @@ pub fn run(args: Args) -> Result<i32> {
         report_rows(&ing.report);
     }
     Ok(0)
+}
+
+/// The columns that identify a station: its hierarchy path and its own column(s).
+pub fn station_key(ing: &Ingested) -> Vec<String> {
+    let mut k: Vec<String> = ing.election.levels.iter().map(|l| format!("\"{}\"", l.column)).collect();
+    for c in &ing.report.columns {
+        if c.used_as == "station" || c.used_as == "station_name" {
+            k.push(format!("\"{}\"", c.name));
+        }
+    }
+    if ing.report.columns.iter().all(|c| c.used_as != "station") {
+        k.push("line number".into());
+    }
+    k
+}
+
+/// A wide read that looks like a long file: one count column and text columns that
+/// name candidates (or offices). Returns the command to try.
+pub fn looks_long(ing: &Ingested) -> Option<String> {
+    let r = &ing.report;
+    if r.layout.starts_with("long") || ing.election.candidates.len() > 1 {
+        return None;
+    }
+    let text: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.used_as == "ignored" && c.how.contains("text"))
+        .map(|c| c.name.as_str())
+        .collect();
+    let named = |words: &[&str]| {
+        text.iter().find(|t| {
+            let n = crate::ingest::recognise::normalise(t);
+            words.iter().any(|w| n.split(' ').any(|x| x.starts_with(w)))
+        })
+    };
+    let cand = named(&["candidat", "party", "parti", "choice", "option", "kandydat", "kandidat", "кандидат", "партия", "name", "contest", "list"])?;
+    let votes = ing.election.candidates.first().map(|s| s.as_str()).unwrap_or("votes");
+    let station = ing.report.columns.iter().filter(|c| c.used_as.starts_with("level") || c.used_as == "station").map(|c| c.name.as_str()).collect::<Vec<_>>().join(",");
+    Some(format!(
+        "try  tallyscope inspect FILE --long --candidate-column \"{cand}\" --votes-column \"{votes}\" --station \"{}\"{}",
+        if station.is_empty() { "COL1,COL2" } else { &station },
+        if named(&["office", "race", "contest"]).is_some() { " --where office=…" } else { "" }
+    ))
 }
 
 fn role_columns(ing: &Ingested, role: Role) -> Vec<&str> {
@@ -87,11 +130,15 @@ pub fn to_json(ing: &Ingested) -> Value {
             "skipped": r.rows_skipped,
             "skips": r.skips,
         },
-        "special": {
-            "abroad": e.special.iter().filter(|s| **s == Some(Special::Abroad)).count(),
-            "electronic": e.special.iter().filter(|s| **s == Some(Special::Electronic)).count(),
-        },
+        "special": Special::ALL.iter().map(|&k| (k.key().to_string(), json!(e.special.iter().filter(|s| **s == Some(k)).count()))).collect::<serde_json::Map<_, _>>(),
         "levels": e.levels.iter().map(|l| json!({"name": l.name, "column": l.column, "units": l.n_units()})).collect::<Vec<_>>(),
+        "station_key": station_key(ing),
+        "splits": r.splits,
+        "dropped_columns": r.dropped_columns,
+        "partial_stations": r.partial_stations,
+        "empty_votes_as_zero": r.empty_votes_as_zero,
+        "notes": r.notes,
+        "looks_long": looks_long(ing),
         "candidates": e.candidates.iter().zip(&totals).enumerate().map(|(j, (c, t))| json!({"name": c, "votes": t, "leader": Some(j) == leader})).collect::<Vec<_>>(),
         "totals": Role::ALL.iter().map(|&ro| (ro.key().to_string(), json!(e.total(ro)))).collect::<serde_json::Map<_, _>>(),
         "columns": r.columns,
@@ -126,14 +173,22 @@ pub fn to_text(ing: &Ingested) -> String {
         let _ = write!(s, ", {} filtered out by --where", thousands(r.rows_filtered));
     }
     s.push('\n');
-    let abroad = e.special.iter().filter(|x| **x == Some(Special::Abroad)).count();
-    let electronic = e.special.iter().filter(|x| **x == Some(Special::Electronic)).count();
+    let kinds: Vec<String> = Special::ALL
+        .iter()
+        .filter_map(|&k| {
+            let c = e.special.iter().filter(|x| **x == Some(k)).count();
+            (c > 0).then(|| format!("{} {}", thousands(c as u64), k.key()))
+        })
+        .collect();
     let _ = writeln!(
         s,
-        "stations    {} (abroad: {}, electronic/pseudo: {})",
+        "stations    {}{}",
         thousands(e.len() as u64),
-        thousands(abroad as u64),
-        thousands(electronic as u64)
+        if kinds.is_empty() {
+            " (no special stations)".to_string()
+        } else {
+            format!(" ({} set aside from the statistics: {})", kinds.join(", "), "see `Special stations` in the report")
+        }
     );
     match e.total(Role::Registered) {
         Some(t) => {
@@ -149,6 +204,8 @@ pub fn to_text(ing: &Ingested) -> String {
         let label = if role.symbol().is_empty() { role.key().to_string() } else { format!("{} ({})", role.key(), role.symbol()) };
         if cols.is_empty() {
             let _ = writeln!(s, "  {label:<16} absent");
+        } else if !e.has(role) {
+            let _ = writeln!(s, "  {label:<16} dropped: {} empty (or filled on too few stations)", cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" + "));
         } else {
             let how = ing.report.columns.iter().find(|c| c.used_as == role.key()).map(|c| c.how.as_str()).unwrap_or("");
             let total = e.total(role).map(thousands).unwrap_or_default();
@@ -160,8 +217,8 @@ pub fn to_text(ing: &Ingested) -> String {
         let _ = writeln!(s, "  {:<12} {:>8} units  (column \"{}\")", l.name, thousands(l.n_units() as u64), l.column);
     }
     match r.columns.iter().find(|c| c.used_as == "station") {
-        Some(c) => {
-            let _ = writeln!(s, "  {:<12} {:>8}        (column \"{}\")", "station id", thousands(e.len() as u64), c.name);
+        Some(_) => {
+            let _ = writeln!(s, "  {:<12} {:>8}        (key: {})", "station", thousands(e.len() as u64), station_key(ing).join(" / "));
         }
         None => {
             let _ = writeln!(s, "  station id   absent: stations are named by their line number");
@@ -190,6 +247,46 @@ pub fn to_text(ing: &Ingested) -> String {
         for c in ignored {
             let _ = writeln!(s, "  \"{}\": {}", c.name, c.how);
         }
+    }
+    for sp in &r.splits {
+        let vals: Vec<String> = sp.values.iter().take(8).map(|(v, c)| format!("\"{v}\" ({} rows)", thousands(*c))).collect();
+        let first = sp.values.first().map(|v| v.0.as_str()).unwrap_or("");
+        if sp.filtered {
+            let _ = writeln!(s, "\nrounds/races: column \"{}\" holds {}; --where picked one", sp.column, vals.join(", "));
+        } else if sp.values.len() > 1 {
+            let _ = writeln!(
+                s,
+                "\nrounds/races: column \"{}\" splits the file into {} elections: {}\n  pick one:        --where \"{}={}\"\n  or each in turn: tallyscope analyze FILE --split-by \"{}\" --out DIR",
+                sp.column,
+                sp.values.len(),
+                vals.join(", "),
+                sp.column,
+                first,
+                sp.column
+            );
+        }
+    }
+    if !r.dropped_columns.is_empty() {
+        let _ = writeln!(s, "\ndropped columns ({})", r.dropped_columns.len());
+        for d in &r.dropped_columns {
+            let _ = writeln!(s, "  {d}");
+        }
+    }
+    if r.partial_stations > 0 {
+        let _ = writeln!(
+            s,
+            "\nnote: {} stations published their protocol in part (a line is empty, '-' or 'NA'): rules that need the missing line are not checked there, and the statistics set them aside",
+            thousands(r.partial_stations)
+        );
+    }
+    if r.empty_votes_as_zero > 0 {
+        let _ = writeln!(s, "\nnote: {} empty candidate cells on published protocols read as 0 votes (a party not on the ballot there)", thousands(r.empty_votes_as_zero));
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "\nnote: {n}");
+    }
+    if let Some(hint) = looks_long(ing) {
+        let _ = writeln!(s, "\nthis file looks long (one row per station × candidate), not wide: {hint}");
     }
     if r.missing_pairs_as_zero > 0 {
         let _ = writeln!(

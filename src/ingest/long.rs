@@ -27,12 +27,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let ncols = header.names.len();
     let cand_col = plan.targets.iter().position(|t| *t == Target::LongCandidate).expect("plan has it");
     let votes_col = plan.targets.iter().position(|t| *t == Target::LongVotes).expect("plan has it");
-    let filters: Vec<(usize, String)> = opts
-        .mapping
-        .filters()?
-        .into_iter()
-        .map(|(k, v)| Ok((header.find("--where", &k)?, v)))
-        .collect::<Result<_>>()?;
+    let filters = super::filter::resolve(&header, &opts.mapping, bytes, delimiter, &mut report.notes)?;
     let role_cols: Vec<(usize, Role)> = plan
         .targets
         .iter()
@@ -90,7 +85,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
             return Err(e.into());
         }
-        if !filters.iter().all(|(c, v)| rec[*c].trim_ascii() == v.as_bytes()) {
+        if !super::filter::passes(&rec, &filters) {
             report.rows_filtered += 1;
             continue;
         }
@@ -247,5 +242,5 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     }
     let top_is_region = plan.levels.first().is_some_and(|l| l.0 == "region");
     let (levels, special) = finish_levels(interners, top_is_region, counts[Role::Registered.index()].as_deref(), n);
-    Ok(Election { source: name.to_string(), levels, station, line: lines, counts, candidates, votes, special, unpublished })
+    Ok(Election { source: name.to_string(), levels, station, line: lines, counts, candidates, votes, special, unpublished, missing: Vec::new(), issued_postal: None })
 }

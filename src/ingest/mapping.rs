@@ -14,6 +14,8 @@
 //! commission = "District"
 //! station = "Precinct"
 //! ignore = ["url", "comment"]
+//! na = ["***"]                 # more "no data" values (empty, -, –, —, NA, n/a always are)
+//! where = ["KOLO=1"]           # use only these rows (a round or race of a stacked file)
 //!
 //! [long]                        # long format: one row per station × candidate
 //! station = ["county", "precinct"]
@@ -85,6 +87,12 @@ pub struct Mapping {
     pub station: Option<String>,
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// Extra cell values that mean "no data" (besides empty, `-`, `–`, `—`, `NA`, `n/a`).
+    pub na: Option<Vec<String>>,
+    /// `COL=VALUE` filters for wide files (a round, a race); long files may also give
+    /// them under `[long]`.
+    #[serde(default, rename = "where")]
+    pub filters: Vec<String>,
     pub long: Option<LongSpec>,
 }
 
@@ -152,7 +160,10 @@ impl Mapping {
             ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f; } )* };
         }
         take!(delimiter, registered, received, issued, cancelled, in_boxes, invalid, valid, lost,
-              unaccounted, candidates, region, commission, station, long);
+              unaccounted, candidates, region, commission, station, na, long);
+        if !over.filters.is_empty() {
+            self.filters = over.filters;
+        }
         if !over.levels.is_empty() {
             self.levels = over.levels;
         }
@@ -172,11 +183,12 @@ impl Mapping {
         }
     }
 
-    /// Parsed `where` filters of the long format.
+    /// Parsed `where` filters (top level and, for long files, `[long]`).
     pub fn filters(&self) -> Result<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
-        if let Some(l) = &self.long {
-            for f in &l.filters {
+        let long = self.long.as_ref().map(|l| l.filters.as_slice()).unwrap_or(&[]);
+        {
+            for f in self.filters.iter().chain(long) {
                 let (k, v) = f.split_once('=').ok_or_else(|| {
                     Error::usage(format!("--where \"{f}\": expected COLUMN=VALUE, e.g. office=President"))
                 })?;

@@ -19,7 +19,9 @@ pub mod long;
 pub mod mapping;
 pub mod number;
 pub mod plan;
+pub mod profile;
 pub mod recognise;
+pub mod filter;
 pub mod source;
 mod wide;
 
@@ -85,6 +87,59 @@ pub struct ReadReport {
     pub columns: Vec<ColumnUse>,
     /// Long format: station × candidate pairs with no row, counted as 0 votes.
     pub missing_pairs_as_zero: u64,
+    /// Wide format: empty candidate cells on published protocols, read as 0 votes (a
+    /// party not on the ballot in that district).
+    pub empty_votes_as_zero: u64,
+    /// Stations whose protocol misses a line the tests need (set aside, see `Special::Partial`).
+    pub partial_stations: u64,
+    /// Columns dropped because they were empty on every row (or nearly: a role left
+    /// on too few stations), with why.
+    pub dropped_columns: Vec<String>,
+    /// Columns that split the file into several elections (round, race), with their
+    /// values and row counts.
+    pub splits: Vec<SplitColumn>,
+    /// Stations set aside by kind (abroad, institution, ship, …), from the file.
+    pub special_counts: std::collections::BTreeMap<String, u64>,
+    /// Other things a reader should know about the read.
+    pub notes: Vec<String>,
+}
+
+/// A round or race column and what it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitColumn {
+    pub column: String,
+    pub values: Vec<(String, u64)>,
+    /// True when `--where` picked one value of it.
+    pub filtered: bool,
+}
+
+impl Ingested {
+    /// An error when the file stacks several rounds or races and none was picked:
+    /// analysing them as one election would mix them.
+    pub fn ensure_one_election(&self) -> Result<()> {
+        for s in &self.report.splits {
+            if !s.filtered && s.values.len() > 1 {
+                let vals: Vec<String> = s.values.iter().take(6).map(|(v, c)| format!("\"{v}\" ({c} rows)")).collect();
+                let first = s.values.first().map(|v| v.0.clone()).unwrap_or_default();
+                return Err(InputError::new(
+                    &self.report.file,
+                    format!(
+                        "column \"{}\" splits the file into {} rounds or races ({}): pick one with --where \"{}={}\", \
+                         or analyse each as its own election with --split-by \"{}\"",
+                        s.column,
+                        s.values.len(),
+                        vals.join(", "),
+                        s.column,
+                        first,
+                        s.column
+                    ),
+                )
+                .column(s.column.clone())
+                .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ReadReport {
@@ -123,6 +178,19 @@ pub struct Ingested {
 pub fn load(path: &Path, opts: &Options) -> Result<Ingested> {
     let src = source::open(path)?;
     load_source(src, opts)
+}
+
+/// The values of one column and how many rows hold each (for `--split-by`).
+pub fn column_values(path: &Path, opts: &Options, column: &str) -> Result<Vec<(String, u64)>> {
+    let src = source::open(path)?;
+    let delimiter = match opts.mapping.delimiter_byte()? {
+        Some(d) => d,
+        None => detect_delimiter(&src.bytes),
+    };
+    let (names, _) = header_and_sample(&src.name, &src.bytes, delimiter)?;
+    let h = plan::Header { file: &src.name, names };
+    let col = h.find("--split-by", column)?;
+    Ok(filter::value_counts(&src.bytes, delimiter, col))
 }
 
 /// Reads protocols already in memory; `name` is used in messages.
@@ -238,8 +306,7 @@ pub(crate) fn header_and_sample(
             .column(format!("column {}", c + 1))
             .into());
     }
-    let names = header_names(&rec);
-    plan::check_header(name, &names)?;
+    let names = plan::dedupe_header(header_names(&rec));
     let mut sample = Vec::new();
     while sample.len() < 200 {
         let mut r = csv::ByteRecord::new();

@@ -2,7 +2,8 @@
 
 use super::number::parse_count;
 use super::plan::{self, Header, Plan, Target};
-use super::recognise::is_abroad;
+use super::profile::is_missing;
+use super::recognise::{is_abroad, station_kind};
 use super::{Options, ReadReport, csv_error, csv_reader, ends_mid_row, header_and_sample, row_problem};
 use crate::error::{InputError, Result, shorten};
 use crate::model::{Count, Election, Level, Role, Special, Unpublished};
@@ -77,6 +78,8 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     report.columns = plan.columns.clone();
     let ncols = header.names.len();
     let ncand = plan.candidates.len();
+    let na = opts.mapping.na.clone().unwrap_or_default();
+    let filters = super::filter::resolve(&header, &opts.mapping, bytes, delimiter, &mut report.notes)?;
 
     // Estimated rows, to allocate once.
     let est = (bytes.len() / (ncols * 4).max(16)).min(20_000_000);
@@ -92,6 +95,14 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut interners: Vec<Interner> =
         plan.levels.iter().map(|(n, c)| Interner::new(n, &header.names[*c])).collect();
     let mut unpublished = Vec::new();
+    let mut missing: Vec<u16> = Vec::new();
+    let mut postal: Option<Vec<Count>> = (!plan.postal.is_empty()).then(|| Vec::with_capacity(est));
+    let mut kinds: Vec<Option<Special>> = Vec::new();
+    // Station types: each distinct value once, and each station's value.
+    let mut type_values: Vec<(Vec<u8>, u64)> = Vec::new();
+    let mut type_index: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut type_of: Vec<u32> = Vec::new();
+    let mut split_counts: Vec<Vec<(String, u64)>> = vec![Vec::new(); plan.splits.len()];
 
     // Per-row scratch: role values (summed) and candidate values.
     let role_cols: Vec<(usize, Role)> = plan
@@ -101,8 +112,14 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         .filter_map(|(i, t)| if let Target::Role(r) = t { Some((i, *r)) } else { None })
         .collect();
     let cand_cols: Vec<usize> = plan.candidates.iter().map(|c| c.1).collect();
+    // Cells filled in per count column (roles, then candidates), to drop empty columns.
+    let mut filled_roles = vec![0u64; role_cols.len()];
+    let mut filled_cands = vec![0u64; ncand];
     let mut role_vals: [u32; 9];
+    let mut role_seen: u16;
+    let mut role_empty: u16;
     let mut cand_vals = vec![0u32; ncand];
+    let mut label = Vec::with_capacity(64);
 
     let mut rdr = csv_reader(bytes, delimiter);
     let mut rec = csv::ByteRecord::new();
@@ -138,37 +155,62 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
             return Err(e.into());
         }
+        for (k, &c) in plan.splits.iter().enumerate() {
+            let v = rec[c].trim_ascii();
+            match split_counts[k].iter_mut().find(|(x, _)| x.as_bytes() == v) {
+                Some(e) => e.1 += 1,
+                None => split_counts[k].push((String::from_utf8_lossy(v).into_owned(), 1)),
+            }
+        }
+        if !filters.is_empty() && !super::filter::passes(&rec, &filters) {
+            report.rows_filtered += 1;
+            continue;
+        }
 
         // Counts first: a row with no counts at all is an unpublished protocol.
         let mut err: Option<InputError> = None;
         let mut empty = 0usize;
-        let mut empty_at = None;
         role_vals = [0; 9];
+        role_seen = 0;
+        role_empty = 0;
         for &(c, r) in &role_cols {
             let cell = &rec[c];
             match parse_count(cell) {
-                Ok(Some(v)) => match role_vals[r.index()].checked_add(v) {
-                    Some(s) => role_vals[r.index()] = s,
-                    None => {
-                        err.get_or_insert_with(|| fail(Some(c), Some(cell), format!("sum of the {} columns exceeds 4,294,967,295", r.key())));
+                Ok(Some(v)) => {
+                    role_seen |= 1 << r.index();
+                    match role_vals[r.index()].checked_add(v) {
+                        Some(s) => role_vals[r.index()] = s,
+                        None => {
+                            err.get_or_insert_with(|| fail(Some(c), Some(cell), format!("sum of the {} columns exceeds 4,294,967,295", r.key())));
+                        }
                     }
-                },
+                }
                 Ok(None) => {
                     empty += 1;
-                    empty_at.get_or_insert(c);
+                    role_empty |= 1 << r.index();
+                }
+                Err(_) if is_missing(cell, &na) => {
+                    empty += 1;
+                    role_empty |= 1 << r.index();
                 }
                 Err(k) => {
                     err.get_or_insert_with(|| fail(Some(c), Some(cell), k.explain().into()));
                 }
             }
         }
+        let mut cand_empty = 0u64;
         for (j, &c) in cand_cols.iter().enumerate() {
             let cell = &rec[c];
             match parse_count(cell) {
                 Ok(Some(v)) => cand_vals[j] = v,
                 Ok(None) => {
                     empty += 1;
-                    empty_at.get_or_insert(c);
+                    cand_empty += 1;
+                    cand_vals[j] = 0;
+                }
+                Err(_) if is_missing(cell, &na) => {
+                    empty += 1;
+                    cand_empty += 1;
                     cand_vals[j] = 0;
                 }
                 Err(k) => {
@@ -186,17 +228,6 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             });
             continue;
         }
-        if err.is_none() && empty > 0 {
-            let c = empty_at.expect("an empty cell was seen");
-            err = Some(fail(
-                Some(c),
-                Some(b""),
-                format!(
-                    "empty cell; expected a count ({} of this row's {ncounts} count cells are empty; a row with all of them empty is read as an unpublished protocol)",
-                    empty
-                ),
-            ));
-        }
         if let Some(e) = err {
             if opts.skip_bad_rows {
                 report.skip(line, &e);
@@ -204,17 +235,57 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
             return Err(e.into());
         }
+        // A role summed over several columns is missing only when all of them are.
+        let row_missing = role_empty & !role_seen;
+        report.empty_votes_as_zero += cand_empty;
+        for (k, &(c, _)) in role_cols.iter().enumerate() {
+            if !rec[c].trim_ascii().is_empty() && !is_missing(&rec[c], &na) {
+                filled_roles[k] += 1;
+            }
+        }
+        for (j, &c) in cand_cols.iter().enumerate() {
+            if !rec[c].trim_ascii().is_empty() && !is_missing(&rec[c], &na) {
+                filled_cands[j] += 1;
+            }
+        }
 
-        // Station id and hierarchy.
+        // Station id and hierarchy: a level's code with its name beside it, if any.
         let id = match plan.station.first() {
-            Some(&c) => String::from_utf8_lossy(rec[c].trim_ascii()).into_owned(),
-            None => format!("line {line}"),
+            Some(&c) => {
+                let mut id = String::from_utf8_lossy(rec[c].trim_ascii()).into_owned();
+                if let Some(nc) = plan.station_name {
+                    let nm = rec[nc].trim_ascii();
+                    if !nm.is_empty() && nm != rec[c].trim_ascii() {
+                        if !id.is_empty() {
+                            id.push(' ');
+                        }
+                        id.push_str(&String::from_utf8_lossy(nm));
+                    }
+                }
+                id
+            }
+            None => match plan.station_name {
+                Some(nc) => String::from_utf8_lossy(rec[nc].trim_ascii()).into_owned(),
+                None => format!("line {line}"),
+            },
         };
         let mut parent = 0u32;
         for (k, (_, c)) in plan.levels.iter().enumerate() {
-            parent = interners[k].code(parent, &rec[*c]);
+            label.clear();
+            label.extend_from_slice(rec[*c].trim_ascii());
+            if let Some(Some(lc)) = plan.level_labels.get(k) {
+                let nm = rec[*lc].trim_ascii();
+                if !nm.is_empty() && nm != label.as_slice() {
+                    if !label.is_empty() {
+                        label.push(b' ');
+                    }
+                    label.extend_from_slice(nm);
+                }
+            }
+            parent = interners[k].code(parent, &label);
             interners[k].level.code.push(parent);
         }
+        let s = station.len();
         station.push(id);
         lines.push(line);
         for r in Role::ALL {
@@ -225,6 +296,45 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         for (j, v) in votes.iter_mut().enumerate() {
             v.push(cand_vals[j]);
         }
+        if row_missing != 0 {
+            missing.resize(s, 0);
+            missing.push(row_missing);
+        }
+        if let Some(p) = postal.as_mut() {
+            let mut t = 0u32;
+            for &c in &plan.postal {
+                if let Ok(Some(v)) = parse_count(&rec[c]) {
+                    t = t.saturating_add(v);
+                }
+            }
+            p.push(t);
+        }
+        // Special stations from the file: a type column, a filled-in special flag.
+        let mut kind = None;
+        if let Some(tc) = plan.station_type {
+            let v = rec[tc].trim_ascii();
+            let t = match type_index.get(v) {
+                Some(&t) => t,
+                None => {
+                    let t = type_values.len() as u32;
+                    type_index.insert(v.to_vec(), t);
+                    type_values.push((v.to_vec(), 0));
+                    t
+                }
+            };
+            type_values[t as usize].1 += 1;
+            type_of.push(t);
+        }
+        if let Some(fc) = plan.special_flag {
+            let v = rec[fc].trim_ascii();
+            if kind.is_none() && !is_missing(v, &na) && v != b"0" && !v.eq_ignore_ascii_case(b"no") && !v.eq_ignore_ascii_case(b"false") {
+                kind = Some(Special::Designated);
+            }
+        }
+        if kind.is_some() {
+            kinds.resize(s, None);
+            kinds.push(kind);
+        }
         report.rows_used += 1;
     }
     let n = station.len();
@@ -232,26 +342,169 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         return Err(InputError::new(
             name,
             format!(
-                "no station could be read: {} rows, {} unpublished (all counts empty), {} skipped{}",
+                "no station could be read: {} rows, {} unpublished (all counts empty), {} filtered out by --where, {} skipped{}",
                 report.rows_in_file,
                 report.rows_unpublished,
+                report.rows_filtered,
                 report.rows_skipped,
                 report.skips.first().map(|s| format!("; first skip: {}", shorten(&s.reason, 200))).unwrap_or_default()
             ),
         )
         .into());
     }
+    // Splits: what each round/race column holds.
+    for (k, &c) in plan.splits.iter().enumerate() {
+        report.splits.push(super::SplitColumn {
+            column: header.names[c].clone(),
+            values: std::mem::take(&mut split_counts[k]),
+            filtered: filters.iter().any(|f| f.column == c),
+        });
+    }
+    // Station types: each value's kind by the rules; a value no rule names is the
+    // ordinary station when it is the most common one, a special station otherwise.
+    kinds.resize(n, None);
+    if plan.station_type.is_some() {
+        let commonest = (0..type_values.len()).max_by_key(|&t| type_values[t].1);
+        let mut unknown = Vec::new();
+        let kind_of: Vec<Option<Special>> = (0..type_values.len())
+            .map(|t| {
+                let v = String::from_utf8_lossy(&type_values[t].0).into_owned();
+                match station_kind(&v) {
+                    Some(k) => k,
+                    None if Some(t) == commonest || v.is_empty() => None,
+                    None => {
+                        unknown.push(format!("\"{v}\" ({})", type_values[t].1));
+                        Some(Special::Designated)
+                    }
+                }
+            })
+            .collect();
+        for (i, &t) in type_of.iter().enumerate() {
+            if kinds[i].is_none() {
+                kinds[i] = kind_of[t as usize];
+            }
+        }
+        if !unknown.is_empty() {
+            report.notes.push(format!(
+                "station types no rule names, set aside as special stations: {}",
+                unknown.into_iter().take(8).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    missing.resize(n, 0);
+
+    // Columns empty on every row are dropped; a role left on fewer than half of the
+    // stations is dropped too (tests on the others would be a biased subset).
+    let mut drop_role = [false; 9];
+    for (k, &(c, r)) in role_cols.iter().enumerate() {
+        if filled_roles[k] == 0 {
+            report.dropped_columns.push(format!("\"{}\" ({}): empty on every row", header.names[c], r.key()));
+        }
+    }
+    for r in Role::ALL {
+        let cols: Vec<usize> = (0..role_cols.len()).filter(|&k| role_cols[k].1 == r).collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let present = missing.iter().filter(|m| **m & (1 << r.index()) == 0).count();
+        if cols.iter().all(|&k| filled_roles[k] == 0) {
+            drop_role[r.index()] = true;
+        } else if present * 2 < n {
+            drop_role[r.index()] = true;
+            report.dropped_columns.push(format!(
+                "{} ({}): filled in on only {} of {} stations, too few to use",
+                plan::list(&cols.iter().map(|&k| header.names[role_cols[k].0].as_str()).collect::<Vec<_>>(), 3),
+                r.key(),
+                present,
+                n
+            ));
+        }
+        if drop_role[r.index()] {
+            counts[r.index()] = None;
+            for m in missing.iter_mut() {
+                *m &= !(1 << r.index());
+            }
+            if r == Role::Issued {
+                postal = None;
+            }
+        }
+    }
+    let mut cand_names: Vec<String> = plan.candidates.iter().map(|c| c.0.clone()).collect();
+    let keep: Vec<bool> = filled_cands.iter().map(|&f| f > 0).collect();
+    if keep.iter().any(|k| !k) {
+        let mut k = 0;
+        cand_names.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        let mut k = 0;
+        votes.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        for (j, &c) in cand_cols.iter().enumerate() {
+            if !keep[j] {
+                report.dropped_columns.push(format!("\"{}\" (candidate): empty on every row", header.names[c]));
+                report.empty_votes_as_zero = report.empty_votes_as_zero.saturating_sub(n as u64);
+            }
+        }
+    }
+    // Stations whose protocol misses a line the tests use are set aside.
+    let mut partial = 0u64;
+    for (i, m) in missing.iter().enumerate() {
+        if *m != 0 {
+            partial += 1;
+            if kinds[i].is_none() {
+                kinds[i] = Some(Special::Partial);
+            }
+        }
+    }
+    report.partial_stations = partial;
+    if missing.iter().all(|m| *m == 0) {
+        missing = Vec::new();
+    }
+
     let top_is_region = plan.levels.first().is_some_and(|l| l.0 == "region");
-    let (levels, special) = finish_levels(interners, top_is_region, counts[Role::Registered.index()].as_deref(), n);
+    let (mut levels, mut special) = finish_levels(interners, top_is_region, counts[Role::Registered.index()].as_deref(), n);
+    for (s, k) in special.iter_mut().zip(kinds) {
+        if k.is_some() && s.is_none() {
+            *s = k;
+        }
+    }
+    // A level whose every label is empty (a column left blank) is no level.
+    let before = levels.len();
+    levels.retain(|l| !(l.labels.len() == 1 && l.labels[0].is_empty()));
+    if levels.len() < before {
+        for l in &mut levels {
+            l.parent.clear();
+        }
+        // Parents are re-derived from the stations: a unit's parent is the unit of the
+        // level above at any of its stations (units are path-unique, so all agree).
+        for k in 1..levels.len() {
+            let mut parent = vec![0u32; levels[k].labels.len()];
+            for i in 0..n {
+                parent[levels[k].code[i] as usize] = levels[k - 1].code[i];
+            }
+            levels[k].parent = parent;
+        }
+        report.dropped_columns.push(format!("{} hierarchy column(s) empty on every row: not used as levels", before - levels.len()));
+    }
+    for s in &special {
+        if let Some(k) = s {
+            *report.special_counts.entry(k.key().to_string()).or_default() += 1;
+        }
+    }
     Ok(Election {
         source: name.to_string(),
         levels,
         station,
         line: lines,
         counts,
-        candidates: plan.candidates.into_iter().map(|c| c.0).collect(),
+        candidates: cand_names,
         votes,
         special,
         unpublished,
+        missing,
+        issued_postal: postal,
     })
 }

@@ -500,6 +500,8 @@ impl Simulation {
             votes,
             special: vec![None; n],
             unpublished: Vec::new(),
+            missing: Vec::new(),
+            issued_postal: None,
         }
     }
 }

@@ -836,6 +836,8 @@ pub struct DigitReport {
     pub included: usize,
     pub excluded_abroad: usize,
     pub excluded_electronic: usize,
+    /// Institutions, ships, mobile, designated and partly published stations.
+    pub excluded_special: usize,
     /// National results.
     pub nation: Vec<TestResult>,
     /// Per-region results, q-values among regions per test.
@@ -1204,7 +1206,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         None => e.leader().unwrap_or(0),
     };
     let mut notes = Vec::new();
-    let (mut ab, mut el) = (0, 0);
+    let (mut ab, mut el, mut sp) = (0, 0, 0);
     let special = e.special.len() == e.len();
     let stations: Vec<usize> = (0..e.len())
         .filter(|&i| match if special { e.special[i] } else { None } {
@@ -1216,11 +1218,16 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
                 el += 1;
                 false
             }
+            // Hospitals, prisons, ships, partly published protocols: never ordinary.
+            Some(s) if s.is_institutional() => {
+                sp += 1;
+                false
+            }
             _ => true,
         })
         .collect();
-    if ab + el > 0 {
-        notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations"));
+    if ab + el + sp > 0 {
+        notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations, {sp} special stations (institutions, ships, mobile, partly published)"));
     }
     let registered = e.get(Role::Registered);
     let turnout_num = match e.get(Role::Issued) {
@@ -1287,6 +1294,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         included: cx.stations.len(),
         excluded_abroad: ab,
         excluded_electronic: el,
+        excluded_special: sp,
         nation,
         regions,
         commissions,

@@ -184,6 +184,8 @@ impl Default for Selection {
 pub struct Exclusions {
     pub abroad: usize,
     pub electronic: usize,
+    /// Institutions, ships, mobile, designated and partly published stations.
+    pub special: usize,
     /// `C = 0` (no ballots in the boxes).
     pub no_ballots: usize,
     /// `N < min_registered`.
@@ -314,6 +316,11 @@ pub fn select(e: &Election, sel: &Selection) -> Result<Stations> {
             }
             Some(Special::Electronic) if !sel.include_electronic => {
                 s.excluded.electronic += 1;
+                continue;
+            }
+            // Hospitals, prisons, ships, partly published protocols: never ordinary.
+            Some(sp) if sp.is_institutional() => {
+                s.excluded.special += 1;
                 continue;
             }
             _ => {}

@@ -429,6 +429,8 @@ pub struct Input<'a> {
 pub struct Exclusions {
     pub abroad: usize,
     pub electronic: usize,
+    /// Institutions, ships, mobile, designated and partly published stations.
+    pub special: usize,
     /// `C = 0`.
     pub no_ballots: usize,
     /// `N < min_registered`.
@@ -585,6 +587,11 @@ pub fn run(input: &Input, opts: &IntegerOptions) -> IntegerReport {
             }
             Some(Special::Electronic) if !opts.include_electronic => {
                 ex.electronic += 1;
+                continue;
+            }
+            // Hospitals, prisons, ships, partly published protocols: never ordinary.
+            Some(s) if s.is_institutional() => {
+                ex.special += 1;
                 continue;
             }
             _ => {}
@@ -752,7 +759,7 @@ pub fn run(input: &Input, opts: &IntegerOptions) -> IntegerReport {
 
     let mut notes = Vec::new();
     notes.push(format!(
-        "included {} of {} stations (C > 0, N ≥ {}, T ≤ {}, S ≤ {}); set aside: {} abroad, {} electronic, {} with C = 0, {} with N < {}, {} with T > {}, {} with S > {}",
+        "included {} of {} stations (C > 0, N ≥ {}, T ≤ {}, S ≤ {}); set aside: {} abroad, {} electronic, {} special, {} with C = 0, {} with N < {}, {} with T > {}, {} with S > {}",
         inc.len(),
         n_all,
         opts.min_registered,
@@ -760,6 +767,7 @@ pub fn run(input: &Input, opts: &IntegerOptions) -> IntegerReport {
         opts.max_share,
         ex.abroad,
         ex.electronic,
+        ex.special,
         ex.no_ballots,
         ex.small,
         opts.min_registered,

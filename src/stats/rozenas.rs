@@ -811,6 +811,8 @@ pub struct RozenasReport {
     pub stations: usize,
     pub excluded_abroad: usize,
     pub excluded_electronic: usize,
+    /// Institutions, ships, mobile, designated and partly published stations.
+    pub excluded_special: usize,
     pub ratios: Vec<CoarseRatio>,
     pub notes: Vec<String>,
 }
@@ -951,7 +953,7 @@ pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport>
     };
     let mut notes = Vec::new();
     let special = e.special.len() == e.len();
-    let (mut ab, mut el) = (0, 0);
+    let (mut ab, mut el, mut sp) = (0, 0, 0);
     let stations: Vec<usize> = (0..e.len())
         .filter(|&i| match if special { e.special[i] } else { None } {
             Some(Special::Abroad) if !o.include_abroad => {
@@ -962,11 +964,16 @@ pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport>
                 el += 1;
                 false
             }
+            // Hospitals, prisons, ships, partly published protocols: never ordinary.
+            Some(s) if s.is_institutional() => {
+                sp += 1;
+                false
+            }
             _ => true,
         })
         .collect();
-    if ab + el > 0 {
-        notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations"));
+    if ab + el + sp > 0 {
+        notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations, {sp} special stations (institutions, ships, mobile, partly published)"));
     }
     let stations = subsample(e, stations, o.max_stations, o.seed, &mut notes);
     // share denominator
@@ -1042,6 +1049,7 @@ pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport>
         stations: stations.len(),
         excluded_abroad: ab,
         excluded_electronic: el,
+        excluded_special: sp,
         ratios,
         notes,
     })
