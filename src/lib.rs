@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod model;
+pub mod numfmt;
 pub mod rank;
 pub mod render;
 pub mod report;

@@ -97,7 +97,7 @@ fn seven_stations_by_hand() {
     assert_eq!(r.included, 3);
     assert_eq!(
         r.excluded,
-        Exclusions { abroad: 0, electronic: 0, no_ballots: 1, small: 1, high_turnout: 1, high_share: 1 }
+        Exclusions { abroad: 0, electronic: 0, special: 0, no_ballots: 1, small: 1, high_turnout: 1, high_share: 1 }
     );
     let t = &r.turnout;
     assert_eq!(t.statistic, 2.0);

@@ -167,6 +167,11 @@ Butte,100,,President,REP,Trump,200\n";
     let wide = read(csv);
     let hint = format!("{:?}", wide.report.columns);
     assert_eq!(wide.election.candidates, ["votes"], "{hint}");
+    let try_long = tallyscope::cli::inspect::looks_long(&wide).expect("a long file read as wide is noticed");
+    assert!(
+        try_long.contains("--long --candidate-column \"candidate\" --votes-column \"votes\" --station \"county,precinct\" --where \"office=President\""),
+        "{try_long}"
+    );
     let mut m = Mapping::default();
     m.long = Some(tallyscope::ingest::mapping::LongSpec {
         station: vec!["county".into(), "precinct".into()],

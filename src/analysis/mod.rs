@@ -45,6 +45,9 @@ pub struct Options {
     /// ([`crate::calibrate::inline`]); 0 skips the calibration, [`AUTO_REPS`] takes
     /// [`crate::calibrate::inline::auto_reps`] of the file (the command line's default).
     pub calibration_reps: usize,
+    /// Keep stations abroad in the statistical tests (set aside by default), as some
+    /// published tables do (Kobak et al.'s integer-excess figures include them).
+    pub include_abroad: bool,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             penultimate: false,
             flag_threshold: None,
             calibration_reps: 0,
+            include_abroad: false,
         }
     }
 }
@@ -176,14 +180,14 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
         s.spawn(|_| {
             let (v, t) = timed("rozenas", || {
-                rozenas::analyze(e, &rozenas::RozenasOptions { leader, seed: opt.seed, ..opt.coarse.clone() })
+                rozenas::analyze(e, &rozenas::RozenasOptions { leader, seed: opt.seed, include_abroad: opt.include_abroad, ..opt.coarse.clone() })
             });
             roz_r = Some(v);
             log(t);
         });
         s.spawn(|_| {
             let (v, t) = timed("digits", || {
-                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, commissions: true, ..Default::default() };
+                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, commissions: true, include_abroad: opt.include_abroad, ..Default::default() };
                 o.resample.draws = opt.digit_draws;
                 o.resample.seed = opt.seed;
                 o.penultimate = opt.penultimate;
@@ -196,7 +200,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
             s.spawn(|_| {
                 let (v, t) = timed("fingerprint", || {
                     let fo = fingerprint::FitOptions { bootstrap: opt.fingerprint_bootstrap, seed: opt.seed, ..Default::default() };
-                    fingerprint::analyze(e, &fingerprint::Selection { leader, ..Default::default() }, &fo)
+                    fingerprint::analyze(e, &fingerprint::Selection { leader, include_abroad: opt.include_abroad, ..Default::default() }, &fo)
                 });
                 fp_r = Some(v);
                 log(t);
@@ -204,7 +208,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
         s.spawn(|_| {
             let (v, t) = timed("integer", || {
-                integer::analyze(e, &integer::IntegerOptions { leader, mc: (opt.mc > 0).then_some((opt.mc, opt.seed)), ..Default::default() })
+                integer::analyze(e, &integer::IntegerOptions { leader, mc: (opt.mc > 0).then_some((opt.mc, opt.seed)), include_abroad: opt.include_abroad, ..Default::default() })
             });
             // The ranking's landings on multiples of 5%, while the other methods run.
             if v.is_ok() {

@@ -130,6 +130,11 @@ pub struct Args {
     /// Skip the charts (DIR/charts/*.png, *.svg) and the report (report.html, report.md).
     #[arg(long)]
     pub no_charts: bool,
+    /// Keep stations abroad in the statistical tests (set aside by default, as they
+    /// follow other laws). Published tables that include them (Kobak, Shpilkin &
+    /// Pshenichnikov's integer-excess figures) are reproduced with it.
+    #[arg(long)]
+    pub include_abroad: bool,
 }
 
 pub fn run(args: Args) -> Result<i32> {
@@ -205,6 +210,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         penultimate: args.penultimate,
         flag_threshold: args.flag_threshold,
         calibration_reps: if args.no_calibration { 0 } else { args.calibration_reps.unwrap_or(analysis::AUTO_REPS) },
+        include_abroad: args.include_abroad,
     })
 }
 

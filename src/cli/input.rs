@@ -64,7 +64,8 @@ pub struct InputArgs {
     /// District / territorial commission column (the level just above the stations).
     #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
     pub commission: Option<String>,
-    /// Station id column; in long format one or several key columns (comma-separated).
+    /// Station id column, or several that together identify a station (repeat the flag
+    /// or separate with commas: --station county,precinct); joined with " / ".
     #[arg(long, value_name = "COL", help_heading = "Column mapping (default: recognised from the header)")]
     pub station: Vec<String>,
     /// Columns to leave out (repeatable).
@@ -143,10 +144,9 @@ impl InputArgs {
                 return Err(crate::Error::usage("--candidate-column and --votes-column are for long files: add --long"));
             }
             m.filters = self.filters.clone();
-            match self.station.len() {
-                0 => {}
-                1 => m.station = Some(self.station[0].clone()),
-                _ => return Err(crate::Error::usage("--station: one column in wide format (several only with --long)")),
+            if !self.station.is_empty() {
+                // Several columns (repeated or comma-separated) make a composite key.
+                m.station = Some(self.station.join(","));
             }
         }
         Ok(Options { mapping: base.overlay(m), skip_bad_rows: self.skip_bad_rows, long })
@@ -157,6 +157,9 @@ impl InputArgs {
     pub fn load(&self) -> Result<Ingested> {
         let ing = ingest::load(&self.file, &self.options()?)?;
         ing.ensure_one_election()?;
+        if let Some(hint) = super::inspect::looks_long(&ing) {
+            eprintln!("tallyscope: {}: warning: this file looks long (one row per station × candidate), read as wide it has one \"candidate\": {hint}", ing.report.file);
+        }
         if ing.election.candidates.is_empty() {
             return Err(crate::error::InputError::new(
                 &ing.report.file,

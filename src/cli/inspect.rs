@@ -79,19 +79,24 @@ pub fn looks_long(ing: &Ingested) -> Option<String> {
         .filter(|c| c.used_as == "ignored" && c.how.contains("text"))
         .map(|c| c.name.as_str())
         .collect();
+    // Candidate-name columns by the words of their header, most telling first.
     let named = |words: &[&str]| {
-        text.iter().find(|t| {
-            let n = crate::ingest::recognise::normalise(t);
-            words.iter().any(|w| n.split(' ').any(|x| x.starts_with(w)))
+        words.iter().find_map(|w| {
+            text.iter().find(|t| crate::ingest::recognise::normalise(t).split(' ').any(|x| x.starts_with(w)))
         })
     };
-    let cand = named(&["candidat", "party", "parti", "choice", "option", "kandydat", "kandidat", "кандидат", "партия", "name", "contest", "list"])?;
+    let cand = named(&["candidat", "kandydat", "kandidat", "кандидат", "choice", "option", "party", "parti", "партия", "list", "name"])?;
     let votes = ing.election.candidates.first().map(|s| s.as_str()).unwrap_or("votes");
-    let station = ing.report.columns.iter().filter(|c| c.used_as.starts_with("level") || c.used_as == "station").map(|c| c.name.as_str()).collect::<Vec<_>>().join(",");
+    let mut key: Vec<&str> = ing.election.levels.iter().map(|l| l.column.as_str()).collect();
+    key.extend(r.columns.iter().filter(|c| c.used_as == "station").map(|c| c.name.as_str()));
+    let filter = r.splits.iter().find(|s| s.values.len() > 1).map(|s| {
+        let top = s.values.iter().max_by_key(|v| v.1).map(|v| v.0.as_str()).unwrap_or("");
+        format!(" --where \"{}={}\"", s.column, top)
+    });
     Some(format!(
         "try  tallyscope inspect FILE --long --candidate-column \"{cand}\" --votes-column \"{votes}\" --station \"{}\"{}",
-        if station.is_empty() { "COL1,COL2" } else { &station },
-        if named(&["office", "race", "contest"]).is_some() { " --where office=…" } else { "" }
+        if key.is_empty() { "COL1,COL2".to_string() } else { key.join(",") },
+        filter.unwrap_or_default()
     ))
 }
 

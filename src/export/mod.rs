@@ -141,18 +141,7 @@ pub(crate) fn json_lines<'a, T: Sync, R: serde::Serialize>(
     out.write_all(if rows.is_empty() { b"]" } else { b"\n]\n" })
 }
 
-/// `1234567` → `"1,234,567"` for tables meant for people.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::numfmt::thousands;
 
 /// Neutralises spreadsheet formula injection: a text cell that starts with `=`, `+`, `-`,
 /// `@`, tab or carriage return gets a leading apostrophe, so a region called

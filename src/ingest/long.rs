@@ -241,6 +241,10 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         counts[r.index()] = Some(col);
     }
     let top_is_region = plan.levels.first().is_some_and(|l| l.0 == "region");
-    let (levels, special) = finish_levels(interners, top_is_region, counts[Role::Registered.index()].as_deref(), n);
+    let (mut levels, special) = finish_levels(interners, top_is_region, counts[Role::Registered.index()].as_deref(), n);
+    let dropped = super::wide::drop_empty_levels(&mut levels, n);
+    if dropped > 0 {
+        report.dropped_columns.push(format!("{dropped} hierarchy column(s) empty on every row: not used as levels"));
+    }
     Ok(Election { source: name.to_string(), levels, station, line: lines, counts, candidates, votes, special, unpublished, missing: Vec::new(), issued_postal: None })
 }

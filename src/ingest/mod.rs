@@ -293,8 +293,8 @@ pub(crate) fn header_and_sample(
             format!(
                 "the header has {} columns; a protocol table has at most {} (one per protocol line and \
                  candidate): wrong delimiter (--delimiter), or not a protocol file?",
-                crate::export::thousands(rec.len() as u64),
-                crate::export::thousands(MAX_COLUMNS as u64)
+                crate::numfmt::thousands(rec.len() as u64),
+                crate::numfmt::thousands(MAX_COLUMNS as u64)
             ),
         )
         .line(1)

@@ -229,9 +229,14 @@ pub(crate) fn build(h: &Header, m: &Mapping, sample: &[csv::ByteRecord], long: b
             station.push(i);
         }
     } else if let Some(s) = &m.station {
-        let i = h.find("--station", s)?;
-        a.set(i, Target::Station, "named (--station)".into(), "--station")?;
-        station.push(i);
+        // Several columns make a composite key ("county,precinct"), joined with " / ".
+        for s in &h.expand(vec![s.clone()]) {
+            let i = h.find("--station", s)?;
+            if a.targets[i] != Target::Level(0) {
+                a.set(i, Target::Station, "named (--station)".into(), "--station")?;
+            }
+            station.push(i);
+        }
     }
     if long {
         let l = m.long.clone().unwrap_or_default();

@@ -69,6 +69,30 @@ pub(crate) fn finish_levels(interners: Vec<Interner>, top_is_region: bool, regis
     (levels, special)
 }
 
+/// Drops the levels whose every label is empty (a column left blank: Georgia's
+/// "region", a long file's all-empty "district") and re-derives the parents of the
+/// levels below; returns how many were dropped.
+pub(crate) fn drop_empty_levels(levels: &mut Vec<Level>, n: usize) -> usize {
+    let before = levels.len();
+    levels.retain(|l| !l.labels.iter().all(|x| x.is_empty()));
+    let dropped = before - levels.len();
+    if dropped > 0 {
+        // A unit's parent is the unit of the level above at any of its stations (units
+        // are path-unique, so all its stations agree).
+        if let Some(top) = levels.first_mut() {
+            top.parent.clear();
+        }
+        for k in 1..levels.len() {
+            let mut parent = vec![0u32; levels[k].labels.len()];
+            for i in 0..n {
+                parent[levels[k].code[i] as usize] = levels[k - 1].code[i];
+            }
+            levels[k].parent = parent;
+        }
+    }
+    dropped
+}
+
 pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, report: &mut ReadReport) -> Result<Election> {
     let (names, sample) = header_and_sample(name, bytes, delimiter)?;
     let header = Header { file: name, names };
@@ -119,6 +143,8 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut role_seen: u16;
     let mut role_empty: u16;
     let mut cand_vals = vec![0u32; ncand];
+    let mut cand_filled = vec![false; ncand];
+    let mut role_filled = vec![false; role_cols.len()];
     let mut label = Vec::with_capacity(64);
 
     let mut rdr = csv_reader(bytes, delimiter);
@@ -173,10 +199,12 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         role_vals = [0; 9];
         role_seen = 0;
         role_empty = 0;
-        for &(c, r) in &role_cols {
+        role_filled.iter_mut().for_each(|f| *f = false);
+        for (k, &(c, r)) in role_cols.iter().enumerate() {
             let cell = &rec[c];
             match parse_count(cell) {
                 Ok(Some(v)) => {
+                    role_filled[k] = true;
                     role_seen |= 1 << r.index();
                     match role_vals[r.index()].checked_add(v) {
                         Some(s) => role_vals[r.index()] = s,
@@ -199,10 +227,14 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
         }
         let mut cand_empty = 0u64;
+        cand_filled.iter_mut().for_each(|f| *f = false);
         for (j, &c) in cand_cols.iter().enumerate() {
             let cell = &rec[c];
             match parse_count(cell) {
-                Ok(Some(v)) => cand_vals[j] = v,
+                Ok(Some(v)) => {
+                    cand_vals[j] = v;
+                    cand_filled[j] = true;
+                }
                 Ok(None) => {
                     empty += 1;
                     cand_empty += 1;
@@ -238,21 +270,21 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         // A role summed over several columns is missing only when all of them are.
         let row_missing = role_empty & !role_seen;
         report.empty_votes_as_zero += cand_empty;
-        for (k, &(c, _)) in role_cols.iter().enumerate() {
-            if !rec[c].trim_ascii().is_empty() && !is_missing(&rec[c], &na) {
-                filled_roles[k] += 1;
-            }
+        for (k, f) in filled_roles.iter_mut().enumerate() {
+            *f += role_filled[k] as u64;
         }
-        for (j, &c) in cand_cols.iter().enumerate() {
-            if !rec[c].trim_ascii().is_empty() && !is_missing(&rec[c], &na) {
-                filled_cands[j] += 1;
-            }
+        for (j, f) in filled_cands.iter_mut().enumerate() {
+            *f += cand_filled[j] as u64;
         }
 
         // Station id and hierarchy: a level's code with its name beside it, if any.
         let id = match plan.station.first() {
             Some(&c) => {
                 let mut id = String::from_utf8_lossy(rec[c].trim_ascii()).into_owned();
+                for &c2 in &plan.station[1..] {
+                    id.push_str(" / ");
+                    id.push_str(&String::from_utf8_lossy(rec[c2].trim_ascii()));
+                }
                 if let Some(nc) = plan.station_name {
                     let nm = rec[nc].trim_ascii();
                     if !nm.is_empty() && nm != rec[c].trim_ascii() {
@@ -471,23 +503,9 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             *s = k;
         }
     }
-    // A level whose every label is empty (a column left blank) is no level.
-    let before = levels.len();
-    levels.retain(|l| !(l.labels.len() == 1 && l.labels[0].is_empty()));
-    if levels.len() < before {
-        for l in &mut levels {
-            l.parent.clear();
-        }
-        // Parents are re-derived from the stations: a unit's parent is the unit of the
-        // level above at any of its stations (units are path-unique, so all agree).
-        for k in 1..levels.len() {
-            let mut parent = vec![0u32; levels[k].labels.len()];
-            for i in 0..n {
-                parent[levels[k].code[i] as usize] = levels[k - 1].code[i];
-            }
-            levels[k].parent = parent;
-        }
-        report.dropped_columns.push(format!("{} hierarchy column(s) empty on every row: not used as levels", before - levels.len()));
+    let dropped = drop_empty_levels(&mut levels, n);
+    if dropped > 0 {
+        report.dropped_columns.push(format!("{dropped} hierarchy column(s) empty on every row: not used as levels"));
     }
     for s in &special {
         if let Some(k) = s {

@@ -117,10 +117,23 @@ fn file_section(a: &Analysis, b: &mut Vec<Block>) {
         ),
         ("Stations".to_string(), thousands(a.stations as u64)),
     ];
-    let abroad = e.special.iter().filter(|s| matches!(s, Some(crate::model::Special::Abroad))).count();
-    let elec = e.special.iter().filter(|s| matches!(s, Some(crate::model::Special::Electronic))).count();
-    if abroad + elec > 0 {
-        facts.push(("Set aside by the tests".into(), format!("{abroad} stations abroad, {elec} electronic-voting pseudo-stations")));
+    // Special stations: how many of each kind, and that the statistics set them aside
+    // (a small hospital ward at 100% turnout is not evidence of fraud).
+    let kinds: Vec<String> = crate::model::Special::ALL
+        .iter()
+        .filter_map(|&k| {
+            let c = e.special.iter().filter(|s| **s == Some(k)).count();
+            (c > 0).then(|| format!("{} {}", thousands(c as u64), k.describe()))
+        })
+        .collect();
+    if !kinds.is_empty() {
+        facts.push((
+            "Special stations".into(),
+            format!(
+                "{}: set aside from the statistical tests (their turnout and shares follow other laws); still checked for protocol arithmetic and listed in stations.csv",
+                kinds.join("; ")
+            ),
+        ));
     }
     if r.missing_pairs_as_zero > 0 {
         facts.push(("Long format".into(), format!("{} station × candidate pairs with no row, counted as 0", thousands(r.missing_pairs_as_zero))));

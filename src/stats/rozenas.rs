@@ -932,8 +932,8 @@ fn subsample(e: &Election, stations: Vec<usize>, max: usize, seed: u64, notes: &
     kept.sort_unstable();
     notes.push(format!(
         "tested on a seeded random {} of the {} stations (max_stations; the counts below are the subset's)",
-        crate::export::thousands(max as u64),
-        crate::export::thousands(total as u64)
+        crate::numfmt::thousands(max as u64),
+        crate::numfmt::thousands(total as u64)
     ));
     kept
 }
