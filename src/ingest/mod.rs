@@ -124,9 +124,8 @@ impl Ingested {
                 return Err(InputError::new(
                     &self.report.file,
                     format!(
-                        "column \"{}\" splits the file into {} rounds or races ({}): pick one with --where \"{}={}\", \
+                        "the file stacks {} rounds or races in this column ({}): pick one with --where \"{}={}\", \
                          or analyse each as its own election with --split-by \"{}\"",
-                        s.column,
                         s.values.len(),
                         vals.join(", "),
                         s.column,
