@@ -292,6 +292,9 @@ fn damaged_and_foreign_files_are_errors_not_panics() {
     ole.extend(std::iter::repeat_n(0u8, 600));
     let e = err("o.xls", ole);
     assert!(e.starts_with("o.xls: ") && e.contains("cannot read the spreadsheet (xls)"), "{e}");
+    // Password-protected: an OLE2 file with an EncryptedPackage stream, named as such.
+    let e = load_err(&fixture("encrypted.xlsx"), &Options::default());
+    assert!(e.contains("encrypted.xlsx: the spreadsheet is password-protected"), "{e}");
     // Not a table at all.
     let e = err("r.pdf", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n".to_vec());
     assert!(e.contains("r.pdf: the file is a PDF document") && e.contains("expected a CSV text file"), "{e}");

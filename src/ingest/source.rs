@@ -248,8 +248,9 @@ fn sheet_kind_by_name(lower: &str) -> Option<Kind> {
 }
 
 fn unzip(name: String, buf: Vec<u8>, how: &ReadAs) -> Result<Source> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&buf))
-        .map_err(|e| InputError::new(&name, format!("cannot read zip archive: {e}")))?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&buf)).map_err(|e| {
+        InputError::new(&name, format!("cannot read zip archive: {e}; the file is damaged or incomplete (download it again?)"))
+    })?;
     if let Some(kind) = zip_kind(&name, &mut archive)? {
         drop(archive);
         return sheet(name, buf, kind, kind.name(), how);

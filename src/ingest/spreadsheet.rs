@@ -95,11 +95,8 @@ fn open(name: &str, bytes: Vec<u8>, kind: Kind) -> Result<Sheets<Cursor<Vec<u8>>
         if e.to_lowercase().contains("password") {
             InputError::new(
                 name,
-                format!(
-                    "the spreadsheet ({}) is password-protected (encrypted); expected an unprotected workbook: \
-                     open it with the password and save a copy without one (or save the sheet as CSV)",
-                    kind.name()
-                ),
+                "the spreadsheet is password-protected (encrypted); expected an unprotected workbook: \
+                 open it with the password and save a copy without one (or save the sheet as CSV)",
             )
             .into()
         } else {
