@@ -205,6 +205,15 @@ fn xlsx_titles_merged_two_row_header_floats_and_text() {
 }
 
 #[test]
+fn spreadsheet_ignores_a_text_delimiter_flag() {
+    // `--delimiter ';'` given for a batch of files must not split a spreadsheet's cells.
+    let opts = Options { mapping: Mapping { delimiter: Some(";".into()), ..Default::default() }, ..Default::default() };
+    let ing = ingest::load(&fixture("results_titles.xlsx"), &opts).unwrap();
+    assert_eq!(ing.report.delimiter, ",");
+    assert_eq!(ing.election.len(), 4);
+}
+
+#[test]
 fn xlsx_error_names_the_sheet_row() {
     let e = load_err(&fixture("bad_float.xlsx"), &Options::default());
     assert!(e.contains("bad_float.xlsx:6: column \"Candidates Petrov\": value \"12.5\""), "{e}");

@@ -64,10 +64,11 @@ impl Row {
 }
 
 /// Finds the header in `src.bytes` and rewrites the bytes above it (see the module
-/// doc). `delimiter`: the one given by the user (`--delimiter` or mapping file); else
-/// the source's own (a spreadsheet's CSV is comma-separated) or detected.
+/// doc). The delimiter is the source's own when it has one (a spreadsheet's CSV is
+/// comma-separated whatever `--delimiter` says), else `delimiter` (`--delimiter` or the
+/// mapping file), else detected.
 pub fn prepare(src: &mut Source, delimiter: Option<u8>) -> HeaderRows {
-    let known = delimiter.or(src.delimiter);
+    let known = src.delimiter.or(delimiter);
     let d0 = known.unwrap_or_else(|| super::detect_delimiter(&src.bytes));
     let first = analyse(&src.bytes, d0, &src.merges);
     let found = match first {
