@@ -57,9 +57,38 @@ pub struct Converted {
 /// sheet with data) of a workbook. Never panics: a reader failure on damaged data is an
 /// error naming the file.
 pub fn to_csv(name: &str, bytes: Vec<u8>, kind: Kind, want: Option<&str>) -> Result<Converted> {
+    // A backstop for this module's own code; calamine's calls are guarded one by one.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert(name, bytes, kind, want))) {
         Ok(r) => r,
         Err(_) => Err(damaged(name, kind, "the spreadsheet reader failed on its contents").into()),
+    }
+}
+
+thread_local! {
+    /// Set while a calamine call runs on this thread: its panics are not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs one calamine call. calamine asserts on some malformed files (the fuzzer found
+/// `assert_eq!(len % 4, 0)` in its OLE2 reader on a damaged .xls); such a panic becomes
+/// an error naming the file, and its "thread panicked" message is not printed. Other
+/// panics, on any thread, still reach the previous hook (and a fuzzer's).
+fn guarded<T>(name: &str, kind: Kind, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    match r {
+        Ok(r) => r,
+        Err(_) => Err(damaged(name, kind, "its structure is malformed (the reader gave up on it)").into()),
     }
 }
 
@@ -110,7 +139,7 @@ fn has_data(r: &Range<Data>) -> bool {
 }
 
 fn convert(name: &str, bytes: Vec<u8>, kind: Kind, want: Option<&str>) -> Result<Converted> {
-    let mut wb = open(name, bytes, kind)?;
+    let mut wb = guarded(name, kind, || open(name, bytes, kind))?;
     let meta: Vec<(String, bool)> = wb
         .sheets_metadata()
         .iter()
@@ -122,7 +151,9 @@ fn convert(name: &str, bytes: Vec<u8>, kind: Kind, want: Option<&str>) -> Result
     if sheets.is_empty() {
         return Err(InputError::new(name, format!("the spreadsheet ({}) has no worksheet; expected a sheet with a table", kind.name())).into());
     }
-    let load = |wb: &mut Sheets<Cursor<Vec<u8>>>, s: &str| wb.worksheet_range(s).map_err(|e| damaged(name, kind, format!("sheet \"{s}\": {e}")));
+    let load = |wb: &mut Sheets<Cursor<Vec<u8>>>, s: &str| {
+        guarded(name, kind, || wb.worksheet_range(s).map_err(|e| damaged(name, kind, format!("sheet \"{s}\": {e}")).into()))
+    };
     let mut notes = Vec::new();
     let (sheet, range) = match want {
         Some(w) => {
@@ -174,11 +205,14 @@ fn convert(name: &str, bytes: Vec<u8>, kind: Kind, want: Option<&str>) -> Result
         }
     };
     #[allow(deprecated)]
-    let merges = match &mut wb {
-        Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
-        Sheets::Xls(x) => x.worksheet_merge_cells(&sheet).unwrap_or_default(), // the one xls API
-        _ => Vec::new(),
-    };
+    let merges = guarded(name, kind, || {
+        Ok(match &mut wb {
+            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
+            Sheets::Xls(x) => x.worksheet_merge_cells(&sheet).unwrap_or_default(), // the one xls API
+            _ => Vec::new(),
+        })
+    })
+    .unwrap_or_default(); // merged regions only refine header names: never fatal
     let (row0, col0) = range.start().unwrap_or((0, 0));
     let merges = merges
         .into_iter()
