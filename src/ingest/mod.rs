@@ -10,10 +10,11 @@
 //! belong to later stages if they need them.
 //!
 //! The pipeline: [`source::open`] (file / zip / gzip / stdin / spreadsheet, BOM,
-//! encoding) → [`header_rows::prepare`] (delimiter, title rows, two-row headers) → [`plan::build`] (flags, mapping file, [`recognise`] rules) →
-//! the wide or long row loop, which fills the model and counts every row: each data
-//! row ends up as a station, an unpublished protocol, a filtered-out row (long format
-//! `--where`) or a skipped bad row (`--skip-bad-rows`), and the report says how many.
+//! encoding) → [`header_rows::prepare`] (delimiter, title rows, two-row headers) →
+//! [`plan::build`] (flags, mapping file, [`recognise`] rules) → the wide or long row
+//! loop, which fills the model and counts every row: each data row ends up as a
+//! station, an unpublished protocol, a filtered-out row (long format `--where`) or a
+//! skipped bad row (`--skip-bad-rows`), and the report says how many.
 
 pub mod encoding;
 pub mod header_rows;
@@ -146,7 +147,7 @@ pub struct Ingested {
     pub report: ReadReport,
 }
 
-/// Reads a protocol file (`-` for stdin; zip and gzip recognised by content).
+/// Reads a protocol file (`-` for stdin; zip, gzip and spreadsheets recognised by content).
 pub fn load(path: &Path, opts: &Options) -> Result<Ingested> {
     let src = source::open_with(path, &opts.read_as()?)?;
     load_source(src, opts)
@@ -173,7 +174,7 @@ pub fn load_source(mut src: source::Source, opts: &Options) -> Result<Ingested> 
         return Err(InputError::new(&name, "file is empty; expected a header line and one row per station").into());
     }
     // Title rows above the header and two-row headers (header_rows.rs); also picks the
-    // delimiter (given, the source's own, or detected past any title rows).
+    // delimiter (a spreadsheet's own, else --delimiter, else detected past title rows).
     let rows = header_rows::prepare(&mut src, opts.mapping.delimiter_byte()?);
     let delimiter = rows.delimiter;
     let mut report = ReadReport {
