@@ -63,7 +63,7 @@ pub fn mapping(data: &[u8]) {
         Ok(m) => {
             let _ = m.delimiter_byte();
             let _ = m.filters();
-            let opts = Options { mapping: m, skip_bad_rows: flag & 2 == 2, long: false };
+            let opts = Options { mapping: m, skip_bad_rows: flag & 2 == 2, long: false, ..Default::default() };
             read_and_check(FIXED_CSV.to_vec(), &opts);
         }
         Err(e) => {

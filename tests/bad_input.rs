@@ -189,12 +189,16 @@ fn duplicate_header_names() {
 }
 
 #[test]
-fn non_utf8_says_which_encoding() {
-    // "Число избирателей" in CP1251.
+fn non_utf8_is_decoded_or_named() {
+    // "Число избирателей" in CP1251: detected and decoded; forcing UTF-8 is an error that
+    // names the encoding the bytes look like.
     let mut b = b"station,".to_vec();
     b.extend_from_slice(&[0xD7, 0xE8, 0xF1, 0xEB, 0xEE, 0x20, 0xE8, 0xE7, 0xE1, 0xE8, 0xF0, 0xE0, 0xF2, 0xE5, 0xEB, 0xE5, 0xE9]);
     b.extend_from_slice(b",A\n1,100,50\n");
-    expect_error(&b, &[], &["in.csv:1:", "not UTF-8", "CP1251", "iconv -f CP1251 -t UTF-8"]);
+    let j = inspect_json(&b, "in.csv", &[]);
+    assert!(j["columns"].to_string().contains("Число избирателей"), "{j}");
+    expect_error(&b, &["--encoding", "utf-8"], &["in.csv:1:", "not UTF-8", "--encoding windows-1251"]);
+    expect_error(&b, &["--encoding", "klingon"], &["--encoding \"klingon\": unknown encoding", "windows-1251", "koi8-r"]);
 }
 
 fn zip_with(members: &[(&str, &[u8])]) -> Vec<u8> {
@@ -470,17 +474,21 @@ fn utf16_with_and_without_bom() {
     let text = String::from_utf8(csv(&[HEAD, ROW1])).unwrap();
     let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
     let be: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
-    expect_error(&[&[0xFF, 0xFE][..], &le].concat(), &[], &["file is UTF-16", "iconv -f UTF-16"]);
-    expect_error(&[&[0xFE, 0xFF][..], &be].concat(), &[], &["file is UTF-16"]);
-    expect_error(&le, &[], &["looks like UTF-16 without a byte-order mark", "iconv -f UTF-16LE -t UTF-8"]);
+    for b in [[&[0xFF, 0xFE][..], &le].concat(), [&[0xFE, 0xFF][..], &be].concat(), le.clone(), be.clone()] {
+        let j = inspect_json(&b, "u16.csv", &[]);
+        assert_eq!(j["stations"], 1);
+        assert_eq!(j["registered_total"], 1000);
+    }
 }
 
 #[test]
 fn latin1_bytes() {
-    // "München" and "Köln" in ISO-8859-1: the advice names Latin-1, not CP1251.
+    // "München" and "Köln" in ISO-8859-1 (Windows-1252): decoded; forced UTF-8 names the line.
     let mut b = b"region,station,registered,valid,A\nM".to_vec();
     b.extend_from_slice(b"\xFCnchen,1,100,50,50\nK\xF6ln,2,100,50,50\n");
-    expect_error(&b, &[], &["in.csv:2:", "bytes FC 6E 63 68", "not UTF-8", "ISO-8859-1", "iconv -f ISO-8859-1 -t UTF-8"]);
+    let j = inspect_json(&b, "l1.csv", &[]);
+    assert_eq!(j["stations"], 2);
+    expect_error(&b, &["--encoding", "utf8"], &["in.csv:2:", "bytes FC 6E 63 68", "not UTF-8", "windows-1252"]);
 }
 
 #[test]

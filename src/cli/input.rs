@@ -9,10 +9,22 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Protocol file: CSV (comma, semicolon or tab; UTF-8, with or without BOM), a .zip
-    /// holding one CSV, a gzipped CSV, or - for standard input.
+    /// Protocol file: CSV (comma, semicolon or tab; UTF-8, UTF-16 or a legacy encoding such
+    /// as Windows-1251, detected), a spreadsheet (.xlsx, .xls, .ods), a .zip holding one
+    /// CSV or spreadsheet, a gzipped CSV, or - for standard input. Title rows above the
+    /// header and two-row (merged) headers are recognised.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Text encoding of a CSV file, when detection gets it wrong (names look garbled):
+    /// any WHATWG label, e.g. utf-8, windows-1251 (cp1251), koi8-r, windows-1250,
+    /// iso-8859-2 (latin2), windows-1252 (latin1), utf-16le, utf-16be. Default: UTF-8, or
+    /// detected when the bytes are not UTF-8; `inspect` names the encoding used.
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+    /// Spreadsheet sheet to read, by name or 1-based number (--sheet Results, --sheet 2).
+    /// Default: the first visible sheet that has data (the others are named in a note).
+    #[arg(long, value_name = "NAME|NUMBER")]
+    pub sheet: Option<String>,
     /// Field delimiter: ',', ';', '|' or 'tab' (default: detected from the header line).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -149,7 +161,16 @@ impl InputArgs {
                 m.station = Some(self.station.join(","));
             }
         }
-        Ok(Options { mapping: base.overlay(m), skip_bad_rows: self.skip_bad_rows, long })
+        if let Some(e) = &self.encoding {
+            ingest::encoding::for_label(e)?; // a usage error before any file is read
+        }
+        Ok(Options {
+            mapping: base.overlay(m),
+            skip_bad_rows: self.skip_bad_rows,
+            long,
+            encoding: self.encoding.clone(),
+            sheet: self.sheet.clone(),
+        })
     }
 
     /// Reads the file as an election: refuses a file that stacks several rounds or
@@ -178,8 +199,12 @@ impl InputArgs {
     }
 }
 
-/// Prints the row accounting to stderr when anything was skipped or unpublished.
+/// Prints the reader's notes (sheet chosen, title rows skipped, …) and the row
+/// accounting to stderr when anything was skipped or unpublished.
 pub fn report_rows(r: &ingest::ReadReport) {
+    for n in &r.notes {
+        eprintln!("tallyscope: {}: {n}", r.file);
+    }
     if r.rows_skipped > 0 {
         eprintln!(
             "tallyscope: {}: skipped {} unreadable rows of {} (--skip-bad-rows); first ones:",

@@ -122,6 +122,13 @@ pub fn to_json(ing: &Ingested) -> Value {
         "container": r.container,
         "delimiter": r.delimiter,
         "bom": r.bom,
+        "encoding": r.encoding,
+        "encoding_how": r.encoding_how,
+        "encoding_detected": r.encoding_detected,
+        "sheet": r.sheet,
+        "sheets": r.sheets,
+        "title_rows_skipped": r.title_rows_skipped,
+        "header_rows": r.header_rows,
         "layout": r.layout,
         "stations": e.len(),
         "registered_total": e.total(Role::Registered),
@@ -157,14 +164,36 @@ pub fn to_text(ing: &Ingested) -> String {
     let e = &ing.election;
     let r = &ing.report;
     let mut s = String::new();
+    let enc = if r.encoding.is_empty() { "UTF-8".to_string() } else { r.encoding.clone() };
+    let how = if r.encoding_how.is_empty() || r.encoding_how == "valid UTF-8" { String::new() } else { format!(" ({})", r.encoding_how) };
     let _ = writeln!(
         s,
-        "file        {} ({}, delimiter '{}', {})",
+        "file        {} ({}, delimiter '{}', {}{}{})",
         r.file,
         r.container,
         r.delimiter,
-        if r.bom { "UTF-8 with BOM" } else { "UTF-8" }
+        enc,
+        if r.bom { " with BOM" } else { "" },
+        how
     );
+    if !r.sheet.is_empty() {
+        let others: Vec<&str> = r.sheets.iter().filter(|x| **x != r.sheet).map(|x| x.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "sheet       \"{}\"{}",
+            r.sheet,
+            if others.is_empty() { String::new() } else { format!(" (others: {}; pick one with --sheet)", others.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")) }
+        );
+    }
+    if r.title_rows_skipped > 0 || r.header_rows > 1 {
+        let _ = writeln!(
+            s,
+            "header      line {}{}{}",
+            r.title_rows_skipped + 1,
+            if r.title_rows_skipped > 0 { format!(", after {} title row(s)", r.title_rows_skipped) } else { String::new() },
+            if r.header_rows > 1 { format!("; {} header rows combined (merged cells)", r.header_rows) } else { String::new() }
+        );
+    }
     let _ = writeln!(s, "layout      {}", r.layout);
     let _ = write!(
         s,

@@ -9,12 +9,15 @@
 //! earn its ~3-minute build cost and 25 MB of binary; its group-bys and Parquet output
 //! belong to later stages if they need them.
 //!
-//! The pipeline: [`source::open`] (file / zip / gzip / stdin, BOM, UTF-8 check) →
-//! delimiter detection → [`plan::build`] (flags, mapping file, [`recognise`] rules) →
-//! the wide or long row loop, which fills the model and counts every row: each data
-//! row ends up as a station, an unpublished protocol, a filtered-out row (long format
-//! `--where`) or a skipped bad row (`--skip-bad-rows`), and the report says how many.
+//! The pipeline: [`source::open`] (file / zip / gzip / stdin / spreadsheet, BOM,
+//! encoding) → [`header_rows::prepare`] (delimiter, title rows, two-row headers) →
+//! [`plan::build`] (flags, mapping file, [`recognise`] rules) → the wide or long row
+//! loop, which fills the model and counts every row: each data row ends up as a
+//! station, an unpublished protocol, a filtered-out row (long format `--where`) or a
+//! skipped bad row (`--skip-bad-rows`), and the report says how many.
 
+pub mod encoding;
+pub mod header_rows;
 pub mod long;
 pub mod mapping;
 pub mod number;
@@ -23,6 +26,7 @@ pub mod profile;
 pub mod recognise;
 pub mod filter;
 pub mod source;
+pub mod spreadsheet;
 mod wide;
 
 pub use mapping::Mapping;
@@ -40,6 +44,12 @@ pub struct Options {
     pub skip_bad_rows: bool,
     /// Long format: one row per station × candidate.
     pub long: bool,
+    /// `--encoding`: a WHATWG label (`windows-1251`, `cp1250`, `utf-16le`, …); default:
+    /// UTF-8, or detected when the bytes are not UTF-8.
+    pub encoding: Option<String>,
+    /// `--sheet`: a spreadsheet's sheet by name or 1-based number; default: the first
+    /// sheet with data.
+    pub sheet: Option<String>,
 }
 
 /// One column of the file and what became of it.
@@ -100,7 +110,23 @@ pub struct ReadReport {
     pub splits: Vec<SplitColumn>,
     /// Stations set aside by kind (abroad, institution, ship, …), from the file.
     pub special_counts: std::collections::BTreeMap<String, u64>,
-    /// Other things a reader should know about the read.
+    // --- source layer (src/ingest/source.rs, encoding.rs, spreadsheet.rs, header_rows.rs) ---
+    /// The text encoding read (WHATWG name: `UTF-8`, `windows-1251`, `UTF-16LE`, …).
+    pub encoding: String,
+    /// True when tallyscope chose it (byte-order mark, NUL pattern, detection); false
+    /// for plain UTF-8, `--encoding`, and spreadsheets.
+    pub encoding_detected: bool,
+    /// How: `valid UTF-8`, `byte-order mark`, `NUL pattern`, `detected`, `--encoding`, `spreadsheet`.
+    pub encoding_how: String,
+    /// A spreadsheet's sheet that was read (empty for text files), and all its sheets.
+    pub sheet: String,
+    pub sheets: Vec<String>,
+    /// Rows of title text above the header that were skipped.
+    pub title_rows_skipped: u64,
+    /// Rows the header spans: 1, or 2 for a combined two-row header.
+    pub header_rows: u64,
+    /// Choices the reader made that a user should know (which sheet, which zip member,
+    /// title rows skipped, a two-row header combined, undecodable bytes).
     pub notes: Vec<String>,
 }
 
@@ -173,9 +199,9 @@ pub struct Ingested {
     pub report: ReadReport,
 }
 
-/// Reads a protocol file (`-` for stdin; zip and gzip recognised by content).
+/// Reads a protocol file (`-` for stdin; zip, gzip and spreadsheets recognised by content).
 pub fn load(path: &Path, opts: &Options) -> Result<Ingested> {
-    let src = source::open(path)?;
+    let src = source::open_with(path, &opts.read_as()?)?;
     load_source(src, opts)
 }
 
@@ -194,19 +220,28 @@ pub fn column_values(path: &Path, opts: &Options, column: &str) -> Result<Vec<(S
 
 /// Reads protocols already in memory; `name` is used in messages.
 pub fn load_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> Result<Ingested> {
-    let src = source::from_bytes(name.to_string(), bytes, "plain")?;
+    let src = source::from_bytes_with(name.to_string(), bytes, "plain", &opts.read_as()?)?;
     load_source(src, opts)
 }
 
-pub fn load_source(src: source::Source, opts: &Options) -> Result<Ingested> {
+impl Options {
+    /// The encoding and sheet choices for [`source::open_with`]; an unknown encoding
+    /// label is a usage error listing examples.
+    pub fn read_as(&self) -> Result<source::ReadAs> {
+        let encoding = self.encoding.as_deref().map(encoding::for_label).transpose()?;
+        Ok(source::ReadAs { encoding, sheet: self.sheet.clone() })
+    }
+}
+
+pub fn load_source(mut src: source::Source, opts: &Options) -> Result<Ingested> {
     let name = src.name.clone();
     if src.bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(InputError::new(&name, "file is empty; expected a header line and one row per station").into());
     }
-    let delimiter = match opts.mapping.delimiter_byte()? {
-        Some(d) => d,
-        None => detect_delimiter(&src.bytes),
-    };
+    // Title rows above the header and two-row headers (header_rows.rs); also picks the
+    // delimiter (a spreadsheet's own, else --delimiter, else detected past title rows).
+    let rows = header_rows::prepare(&mut src, opts.mapping.delimiter_byte()?);
+    let delimiter = rows.delimiter;
     let mut report = ReadReport {
         file: name.clone(),
         container: src.container.to_string(),
@@ -215,6 +250,14 @@ pub fn load_source(src: source::Source, opts: &Options) -> Result<Ingested> {
             b'\t' => "tab".into(),
             d => (d as char).to_string(),
         },
+        encoding: src.encoding.to_string(),
+        encoding_detected: src.encoding_detected,
+        encoding_how: src.encoding_how.to_string(),
+        sheet: src.sheet.clone().unwrap_or_default(),
+        sheets: std::mem::take(&mut src.sheets),
+        title_rows_skipped: rows.title_rows,
+        header_rows: rows.header_rows,
+        notes: [std::mem::take(&mut src.notes), rows.notes].concat(),
         ..Default::default()
     };
     let long = opts.long || opts.mapping.long.is_some();
