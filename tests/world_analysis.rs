@@ -1,0 +1,52 @@
+//! The whole analysis on real clean elections (Poland 2020, both rounds, read with no
+//! flags from `../shared/data/world/`): no false alarms. A clean election's stations are
+//! not flagged en masse, no applicable nation-level test rejects at p < 0.001, and at
+//! most 5% of regions reject any test at q < 0.05. "Applicable" is the inline
+//! calibration's verdict on clean replicates of the file (40 replicates here).
+
+mod common;
+
+use common::world_data;
+use tallyscope::analysis::{self, Options};
+use tallyscope::ingest;
+
+fn analyse(name: &str) -> Option<analysis::Analysis> {
+    let p = world_data(name)?;
+    let ing = ingest::load(&p, &ingest::Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    Some(analysis::run(ing, &Options { calibration_reps: 40, fingerprint: false, ..Default::default() }))
+}
+
+#[test]
+fn poland_2020_raises_no_false_alarms() {
+    for round in ["round1", "round2"] {
+        let Some(a) = analyse(&format!("poland-2020-pres/{round}-wyniki_gl_na_kand_po_obwodach_utf8.csv.zip")) else { return };
+        let flagged = a.stations_ranked.iter().filter(|s| s.flagged).count();
+        assert!(
+            flagged as f64 <= 0.005 * a.stations as f64,
+            "{round}: {flagged} of {} stations flagged (at most 0.5% on a clean election)",
+            a.stations
+        );
+        let applicable = |r: &tallyscope::stats::TestResult, level: &str| {
+            a.calibration.as_ref().is_none_or(|c| !c.not_applicable(&r.test, level))
+        };
+        let rejecting: Vec<String> = a
+            .results
+            .iter()
+            .filter(|r| r.scope == "nation" && r.p.is_some_and(|p| p < 0.001) && applicable(r, "nation"))
+            .map(|r| format!("{} p = {:.2e}", r.test, r.p.unwrap()))
+            .collect();
+        assert!(rejecting.is_empty(), "{round}: applicable nation-level tests rejecting at p < 0.001: {rejecting:?}");
+        // Region-level results: the share of (test, region) pairs rejecting at q < 0.05
+        // (each test's q is BH over its regions) among applicable tests.
+        let regional: Vec<&tallyscope::stats::TestResult> =
+            a.results.iter().filter(|r| r.scope.starts_with("region:") && r.q.is_some() && applicable(r, "region")).collect();
+        let rejecting: Vec<String> =
+            regional.iter().filter(|r| r.q.is_some_and(|q| q < 0.05)).map(|r| format!("{} {}", r.test, r.scope)).collect();
+        assert!(
+            rejecting.len() as f64 <= 0.05 * regional.len() as f64,
+            "{round}: {} of {} region-level results reject at q < 0.05: {rejecting:?}",
+            rejecting.len(),
+            regional.len()
+        );
+    }
+}
