@@ -80,10 +80,16 @@ fn spec_parser_accepts_and_rejects() {
     assert_eq!(s.scope, Scope::Region("Region 03".into()));
     let s: FraudSpec = " Copy:0.2 @commission=01-002".parse().unwrap();
     assert_eq!((s.kind, s.intensity), (FraudKind::Copy, 1.0));
+    let s: FraudSpec = "transfer-commissions:0.33:0.5:city".parse().unwrap();
+    assert_eq!((s.kind, s.fraction, s.intensity, s.city), (FraudKind::TransferCommissions, 0.33, 0.5, true));
+    assert_eq!(s.to_string(), "transfer-commissions:0.33:0.5:city");
+    assert_eq!(s.to_string().parse::<FraudSpec>().unwrap(), s);
     for (bad, needle) in [
         ("stufing:0.1", "unknown fraud kind \"stufing\""),
         ("stuffing", "expected kind:fraction"),
-        ("stuffing:0.1:0.2:3", "expected kind:fraction"),
+        ("stuffing:0.1:0.2:3:4", "expected kind:fraction"),
+        ("stuffing:0.1:0.2:3", "the fourth part can only be"),
+        ("stuffing:0.1:0.2:city", "whole-commission kinds only"),
         ("stuffing:1.5", "fraction \"1.5\""),
         ("stuffing:0", "fraction \"0\""),
         ("stuffing:x", "fraction \"x\""),
@@ -178,7 +184,13 @@ fn frauds_change_exactly_their_stations_and_keep_relations() {
         }
     }
     for k in FraudKind::ALL {
-        assert_eq!(per_kind.get(&k), Some(&800), "{k}");
+        if k.whole_commissions() {
+            // Whole commissions: at least the 800 asked, less than one more commission.
+            let got = *per_kind.get(&k).unwrap_or(&0);
+            assert!((800..1100).contains(&got), "{k}: {got}");
+        } else {
+            assert_eq!(per_kind.get(&k), Some(&800), "{k}");
+        }
     }
 }
 
