@@ -105,23 +105,27 @@ fn station_kinds_not_below_the_winners_share() {
     }
 }
 
-/// Whole-commission falsification: what the ranking reaches now (was 0.49–0.50, a
-/// coin, before the commission and nation references; measured 0.68–0.80 on seeds
-/// 1–3). The target (≥ 0.85 and never below the winner's share) is
-/// [`whole_commission_target`], not met yet.
+/// Whole-commission falsification like the real case (a third of the stations, the
+/// capital first): the score ranks them above the plain winner's share, on three seeds.
+/// Was 0.49–0.50 (a coin) before the commission and nation references; measured
+/// 0.794 / 0.847 / 0.849 (transfer, share 0.709 / 0.798 / 0.781) and 0.760 / 0.844 /
+/// 0.818 (stuffing, share 0.681 / 0.773 / 0.748). The target of 0.85 is
+/// [`whole_commission_target`], not met on every seed yet.
 #[test]
 fn whole_commission_scenarios_found() {
     for spec in ["transfer-commissions:0.33:0.5:city", "stuffing-commissions:0.33:0.3:city"] {
-        let (a, sim) = run(&[spec], 30_000, 3);
-        let (s, w) = aucs(&a, &sim);
-        eprintln!("{spec} seed 3: score AUC {s:.3}, winner's share {w:.3}");
-        assert!(s >= 0.70, "{spec}: {s}");
+        for seed in 1..=3u64 {
+            let (a, sim) = run(&[spec], 30_000, seed);
+            let (s, w) = aucs(&a, &sim);
+            eprintln!("{spec} seed {seed}: score AUC {s:.3}, winner's share {w:.3}");
+            assert!(s >= 0.75 && s >= w, "{spec} seed {seed}: score {s}, share {w}");
+        }
     }
 }
 
-/// The acceptance target on the whole-commission scenarios: AUC ≥ 0.85 and not
-/// below the winner's share. NOT MET (measured 0.68–0.80, below the share on some
-/// seeds): run with `--ignored` to see where it stands.
+/// The acceptance target on the whole-commission scenarios: AUC ≥ 0.85. NOT
+/// MET on every seed (measured 0.76–0.85, see above): run with `--ignored` to see
+/// where it stands.
 #[test]
 #[ignore]
 fn whole_commission_target() {
@@ -248,8 +252,12 @@ fn comp() {
         };
         let sub = |v: &[f64], cap: bool| { let idx: Vec<usize> = (0..st.len()).filter(|&i| !truth[i] || capital[i] == cap).collect(); roc_auc(&idx.iter().map(|&i| v[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| truth[i]).collect::<Vec<_>>()) };
         line += &format!(" reg {:.3} | capital: inh {:.3} reg {:.3} nat {:.3}; others: inh {:.3} reg {:.3} |", roc_auc(&reg, &truth), sub(&inh, true), sub(&reg, true), sub(&nat, true), sub(&inh, false), sub(&reg, false));
+        line += &format!(" score capital {:.3} others {:.3} |", sub(&score, true), sub(&score, false));
+        let inhp: Vec<f64> = st.iter().map(|x| x.inherited_points).collect();
+        let natp: Vec<f64> = st.iter().map(|x| x.evidence.iter().filter(|e| e.kind == rank::Kind::Nation).map(|e| e.points).sum::<f64>()).collect();
+        line += &format!(" inhpts {:.3} (cap {:.3} oth {:.3}) natpts {:.3} (cap {:.3}) own (cap {:.3} oth {:.3}) |", roc_auc(&inhp, &truth), sub(&inhp, true), sub(&inhp, false), roc_auc(&natp, &truth), sub(&natp, true), sub(&own, true), sub(&own, false));
         let listed = |i: usize, base: f64| -> f64 { st[i].evidence.iter().filter(|e| !matches!(e.kind, rank::Kind::Commission | rank::Kind::Region)).map(|e| (e.points - base).max(0.0)).sum() };
-        for ob in [0.0, 1.0] {
+        for ob in [] as [f64; 0] {
             for b1 in [0.0, 0.5, 1.0] {
                 let c: Vec<f64> = (0..st.len()).map(|i| listed(i, ob) + pb(inh[i], b1)).collect();
                 line += &format!(" L{ob}+inh[{b1}] {:.3}", roc_auc(&c, &truth));
