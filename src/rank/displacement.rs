@@ -102,7 +102,10 @@ fn against(e: &Election, members: &[Vec<usize>], stations: &[StationScore], pare
         || {
             rayon::join(
                 // Denominator: the opponents' votes, V·(1 − leader share).
-                || location_z(&moments(members, |i| s[i].rival_share, |i| valid[i] as f64 * (1.0 - s[i].share.unwrap_or(0.0))), parent, side(-1.0)),
+                || {
+                    let opp = |i: usize| valid[i] as f64 * (1.0 - s[i].share.unwrap_or(0.0));
+                    location_z(&moments(members, |i| s[i].rival_share.filter(|_| opp(i) >= super::MIN_OPPONENT_VOTES), opp), parent, side(-1.0))
+                },
                 || location_z(&moments(members, |i| s[i].invalid_share, |i| valid[i] as f64 / (1.0 - s[i].invalid_share.unwrap_or(0.0)).max(0.5)), parent, 0.0),
             )
         },

@@ -386,7 +386,10 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         // share is up, turnout and invalid ballots ordinary (the rival's points only: the
         // leader's rise is counted above).
         let size_r = valid[i] as f64 * (1.0 - share[i].unwrap_or(0.0));
-        let zr = z_of(rival_share[i], peers_r.get(i), size_r);
+        // The runner-up's share of a handful of opponents' votes says nothing (and a
+        // peer median of 100% leaves no binomial spread): from MIN_OPPONENT_VOTES on.
+        let rival_i = rival_share[i].filter(|_| size_r >= MIN_OPPONENT_VOTES);
+        let zr = z_of(rival_i, peers_r.get(i), size_r);
         let zi = z_of(invalid_share[i], peers_i.get(i), valid[i] as f64 + invalid.map_or(0.0, |v| v[i] as f64));
         let ordinary = |z: Option<(f64, f64, f64, &'static str)>| z.is_none_or(|z| z.0.abs() < displacement::ORDINARY_Z);
         if let (Some((a, _, _, _)), Some((b, x, m, name))) = (zs, zr) {
@@ -408,7 +411,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         // stronger, less NATION_BASELINE_POINTS.
         let nt = z_of(turnout[i], peers_t.nation(), size_t);
         let ns = z_of(share[i], peers_s.nation(), size_s);
-        let nr = z_of(rival_share[i], peers_r.nation(), size_r);
+        let nr = z_of(rival_i, peers_r.nation(), size_r);
         let ni = z_of(invalid_share[i], peers_i.nation(), valid[i] as f64 + invalid.map_or(0.0, |v| v[i] as f64));
         let mut best: Option<(f64, String)> = None;
         if let (Some((a, xt, mt, _)), Some((b, xs, ms, _))) = (nt, ns) {
@@ -468,6 +471,16 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
     out
 }
 
+/// Fewest opponents' votes (valid votes not for the leader) for the runner-up's share of
+/// them to count at a station.
+pub const MIN_OPPONENT_VOTES: f64 = 30.0;
+
+/// Most points a station inherits from its commission: enough to flag it (a commission
+/// displaced that much is worth reading station by station) without burying the
+/// station's own evidence under its commission's (on Russia 2018 one displaced commission
+/// gave each of its stations 41 points and filled the top of the station list).
+pub const INHERIT_MAX_POINTS: f64 = 6.0;
+
 /// Points a station's departure from the nation loses before it counts. 0: measured
 /// (tests/rank_references.rs) to cost little on station-level kinds (AUC −0.002) and to
 /// find a commission whose whole region moved with it (a capital); the threshold
@@ -502,10 +515,12 @@ fn inherit(e: &Election, out: &mut [StationScore]) {
                 return;
             }
             if let Some(d) = &d[code[i] as usize] {
-                let pts = d.points - INHERIT_BASELINE_POINTS;
+                let pts = (d.points - INHERIT_BASELINE_POINTS).min(INHERIT_MAX_POINTS);
                 if pts > 0.0 {
                     s.inherited_points += pts;
-                    s.add(kind, pts, || format!("its {what} as a whole departs from {peers}: {} ({:.1} points less {INHERIT_BASELINE_POINTS} as chance)", d.text, d.points));
+                    s.add(kind, pts, || {
+                        format!("its {what} as a whole departs from {peers}: {} ({:.1} points less {INHERIT_BASELINE_POINTS} as chance, at most {INHERIT_MAX_POINTS})", d.text, d.points)
+                    });
                 }
             }
         });

@@ -3,7 +3,7 @@
 //!
 //! | evidence | p |
 //! | --- | --- |
-//! | `flagged_stations` | binomial upper tail of the unit's count of stations flagged on their own evidence (not on what they inherit from the unit) at the clean rate (0.1%) |
+//! | `flagged_stations` | binomial upper tail of the unit's count of stations flagged on their own evidence (not on what they inherit from the unit) at the clean rate (0.01% since the threshold is 5.5; `analysis::rank_stage`) |
 //! | `displacement` | the unit as a whole against its peer units ([`super::displacement`]): turnout, leader share, stuffing and transfer signatures of the weighted mean logits, the strongest, Bonferroni-corrected; commissions against the other commissions of their region and against every commission of the nation |
 //! | `spread` | the same tail of the z of `ln(Q/(n − 1))`, `Q = Σ w (x − x̄)²`, against the level's median, `√(2/(n − 1) + η²)` in the denominator (8 stations or more) |
 //! | `turnout_share_correlation` | one-sided Fisher-z test of Pearson's r among the unit's stations (10 or more) |
@@ -110,7 +110,7 @@ pub fn unit_path(e: &Election, level: usize, unit: u32) -> Vec<String> {
 }
 
 /// Scores every unit of `level`. `base_rate` is the share of stations flagged on clean
-/// elections (the threshold's calibration, 0.001 by default).
+/// elections on their own evidence (the threshold's calibration: 0.0001 in `analysis::rank_stage`).
 pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f64, tests: &[UnitTest]) -> Vec<UnitScore> {
     let l = &e.levels[level];
     let nu = l.n_units();
@@ -148,7 +148,7 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
                 ev.push(UnitEvidence {
                     name: "flagged_stations".into(),
                     points: points(p),
-                    text: format!("{flagged} of {} stations flagged (p = {} at the clean rate {:.1}%)", m.len(), fmt_p(p), 100.0 * base_rate),
+                    text: format!("{flagged} of {} stations flagged (p = {} at the clean rate {:.2}%)", m.len(), fmt_p(p), 100.0 * base_rate),
                 });
             }
             // The unit as a whole against its peer units (rank::displacement): turnout,
