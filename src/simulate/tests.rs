@@ -165,31 +165,43 @@ fn same_bytes_on_one_and_two_threads() {
 #[test]
 fn frauds_change_exactly_their_stations_and_keep_relations() {
     let clean = simulate(&cfg(40_000, 5)).unwrap();
-    let mut c = cfg(40_000, 5);
-    c.frauds = all_kinds();
-    let dirty = simulate(&c).unwrap();
-    let mut per_kind = std::collections::BTreeMap::new();
-    for s in 0..dirty.len() {
-        let changed = clean.row(s) != dirty.row(s);
-        let kind = dirty.truth[s].fraud;
-        assert_eq!(changed, kind.is_some(), "station {s} kind {kind:?}");
-        if let Some(k) = kind {
-            *per_kind.entry(k).or_insert(0) += 1;
-            let b = broken(dirty.row(s));
-            if k == FraudKind::Arithmetic {
-                assert!(b == ["C<=B"] || b == ["sum=V"], "{b:?}");
-            } else {
-                assert!(b.is_empty(), "station {s} {k}: {b:?}");
+    // Station kinds together (copy needs clean sources in its commission, which the
+    // whole-commission kinds would take), then the whole-commission kinds together.
+    let (station, whole): (Vec<FraudSpec>, Vec<FraudSpec>) = all_kinds().into_iter().partition(|s| !s.kind.whole_commissions());
+    for specs in [station, whole] {
+        let mut c = cfg(40_000, 5);
+        c.frauds = specs;
+        let dirty = simulate(&c).unwrap();
+        let mut per_kind = std::collections::BTreeMap::new();
+        for s in 0..dirty.len() {
+            let changed = clean.row(s) != dirty.row(s);
+            let kind = dirty.truth[s].fraud;
+            assert_eq!(changed, kind.is_some(), "station {s} kind {kind:?}");
+            if let Some(k) = kind {
+                *per_kind.entry(k).or_insert(0) += 1;
+                let b = broken(dirty.row(s));
+                if k == FraudKind::Arithmetic {
+                    assert!(b == ["C<=B"] || b == ["sum=V"], "{b:?}");
+                } else {
+                    assert!(b.is_empty(), "station {s} {k}: {b:?}");
+                }
             }
         }
-    }
-    for k in FraudKind::ALL {
-        if k.whole_commissions() {
-            // Whole commissions: at least the 800 asked, less than one more commission.
+        for k in c.frauds.iter().map(|s| s.kind) {
             let got = *per_kind.get(&k).unwrap_or(&0);
-            assert!((800..1100).contains(&got), "{k}: {got}");
-        } else {
-            assert_eq!(per_kind.get(&k), Some(&800), "{k}");
+            if k.whole_commissions() {
+                // Whole commissions: at least the 800 asked, less than one more commission.
+                assert!((800..1100).contains(&got), "{k}: {got}");
+                // Every eligible station of a touched commission has the kind.
+                for cm in 0..dirty.commission_labels.len() {
+                    let r = dirty.commission_start[cm]..dirty.commission_start[cm + 1];
+                    let n = r.clone().filter(|&s| dirty.truth[s].fraud == Some(k)).count();
+                    let others = r.clone().filter(|&s| dirty.truth[s].fraud.is_some_and(|x| x != k)).count();
+                    assert!(n == 0 || n + others >= r.len() - 1, "{k}: commission {cm} has {n} of {} stations", r.len());
+                }
+            } else {
+                assert_eq!(got, 800, "{k}");
+            }
         }
     }
 }
