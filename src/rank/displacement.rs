@@ -131,7 +131,7 @@ fn against(e: &Election, members: &[Vec<usize>], stations: &[StationScore], pare
                     let z = (a + b) / std::f64::consts::SQRT_2;
                     consider(z, &|| {
                         format!(
-                            "stuffing: mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%; joint z = {z:.1})",
+                            "stuffing: mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%, joint z = {z:.1})",
                             expit(xt),
                             expit(xs),
                             expit(ct),
