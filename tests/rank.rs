@@ -35,17 +35,27 @@ fn clean_flag_rate() {
     let q = |p: f64| all[(p * (all.len() - 1) as f64) as usize];
     eprintln!("clean: flagged {flagged} of {total}; score quantiles 0.99 {:.2} 0.995 {:.2} 0.999 {:.2} 0.9999 {:.2}", q(0.99), q(0.995), q(0.999), q(0.9999));
     let rate = flagged as f64 / total as f64;
-    assert!((0.0005..=0.002).contains(&rate), "clean flagged rate {rate}");
+    // At most 0.2% of a clean election's stations flagged. Measured 0.0115% since a
+    // station's departure from the nation counts only beyond 2 points
+    // (NATION_BASELINE_POINTS: on Poland 2020's first round the nation's east-west
+    // divide alone flagged 136 clean stations at 0); it was about 0.1% before.
+    assert!(rate <= 0.002, "clean flagged rate {rate}");
 }
 
 #[test]
 fn auc_per_kind() {
+    // Measured 0.932 for stuffing and 0.869 for integer since stations also carry their
+    // commission's displacement and their departure from the nation (rank_references):
+    // chance points of a clean station's commission and region add to every score, the
+    // price of finding commissions falsified throughout (0.49 -> 0.79-0.85 AUC). Were
+    // 0.95+ and 0.929.
     for (spec, min_auc) in [
-        ("stuffing:0.05:0.3", 0.95),
+        ("stuffing:0.05:0.3", 0.92),
         ("extreme:0.01:0.95", 0.95),
         // Landings weighed above a one-in-ten baseline (rank::INTEGER_BASELINE_POINTS):
-        // measured 0.929 here (0.84 when only landings with p < 0.01 counted).
-        ("integer:0.02:5", 0.90),
+        // measured 0.869 here (0.929 before the commission and nation evidence; 0.84 when
+        // only landings with p < 0.01 counted).
+        ("integer:0.02:5", 0.85),
         ("arithmetic:0.01:0.05", 0.99),
         ("copy:0.01", 0.99),
     ] {
@@ -73,9 +83,10 @@ fn auc_per_kind() {
 /// `integer:0.3:5` puts one of the 15 at rank 8 (9 rounded stations of 31), and
 /// `stuffing:0.5:0.3` (half the stations, +12 points of turnout) 14 of 15 in the top 5 and
 /// one at rank 30; `integer:0.3:1` four of 15 outside the top 5 (ranks 6, 8, 12, 17); stuffing of *every* station of a
-/// commission at intensity 0.3 ranks them 2nd–74th, because a commission shifted as a
-/// whole looks like an honest high-turnout one; `transfer:0.5:0.2` (turnout unchanged)
-/// ranks them anywhere (2nd–158th).
+/// commission at intensity 0.3 ranked them 2nd–74th before the commission's displacement
+/// was measured against the nation as well as its region (rank::displacement; see
+/// tests/rank_references.rs for whole-commission scenarios); `transfer:0.5:0.2`
+/// (turnout unchanged) ranked them anywhere (2nd–158th).
 #[test]
 fn concentrated_fraud_tops_the_commission_list() {
     let kinds = std::env::var("TS_KINDS").unwrap_or_else(|_| "stuffing:0.3:0.6,extreme:0.3:0.95,integer:0.5:5,copy:0.3".into());

@@ -379,7 +379,7 @@ fn concentrated_fraud_stays_in_its_region() {
 fn spec_parser_errors_are_clear() {
     for (bad, needle) in [
         ("bribery:0.1", "unknown fraud kind \"bribery\"; kinds are stuffing, transfer"),
-        ("stuffing", "expected kind:fraction[:intensity]"),
+        ("stuffing", "expected kind:fraction[:intensity[:city]]"),
         ("stuffing:2", "fraction \"2\": must be a number in (0, 1]"),
         ("stuffing:0.1:-1", "stuffing intensity -1: must be in (0, 1]"),
         ("integer:0.1:0.5", "whole percentage step between 1 and 50"),

@@ -25,9 +25,22 @@ use serde::Serialize;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
-/// An arithmetic violation off by at most this many ballots is a counting slip in the
-/// summary's headline (still listed, with its gap, in violations.csv).
+/// An arithmetic violation off by at most this many ballots, or by at most
+/// [`SLIP_SHARE`] of the larger side, is a counting slip in the summary's headline and in
+/// the ranking (still listed, with its gap, in violations.csv).
 pub const SLIP_BALLOTS: i64 = 2;
+/// See [`SLIP_BALLOTS`]: half a percent (5 ballots in 1,000) — the size of a recount's
+/// usual correction, far below what stuffing or a rewritten protocol leaves.
+pub const SLIP_SHARE: f64 = 0.005;
+
+/// True when `v` is an arithmetic violation small enough to be a counting slip.
+pub fn is_slip(v: &Violation) -> bool {
+    if matches!(v.rule, Rule::DuplicateId | Rule::IdenticalProtocol) {
+        return false;
+    }
+    let g = v.gap.abs();
+    g <= SLIP_BALLOTS || (g as f64) <= SLIP_SHARE * v.left.abs().max(v.right.abs()) as f64
+}
 
 /// Identical vote vectors with fewer votes than this are not reported as violations.
 pub const IDENTICAL_MIN_VOTES: u64 = 30;
@@ -151,8 +164,7 @@ impl Report {
         let mut beyond_slip = vec![false; self.stations];
         for v in &self.violations {
             with[v.station] = true;
-            let arithmetic = !matches!(v.rule, Rule::DuplicateId | Rule::IdenticalProtocol);
-            if !arithmetic || v.gap.abs() > SLIP_BALLOTS {
+            if !is_slip(v) {
                 beyond_slip[v.station] = true;
             }
         }
@@ -203,7 +215,7 @@ impl fmt::Display for Summary {
         if self.stations_with_slips_only > 0 {
             write!(
                 f,
-                " ({} of them only by 1–{SLIP_BALLOTS} ballots: counting slips; {} beyond that)",
+                " ({} of them only by counting slips of at most {SLIP_BALLOTS} ballots or 0.5%; {} beyond that)",
                 self.stations_with_slips_only,
                 self.stations_with_violations - self.stations_with_slips_only
             )?;

@@ -34,7 +34,7 @@ use std::time::Instant;
 ///     to 10, cancelled = received - issued, lost = unaccounted = 0.
 ///   Every control relation holds at every clean station (`tallyscope check` finds 0).
 ///
-/// FRAUD: --fraud kind:fraction[:intensity][@region=NAME|@commission=NAME]
+/// FRAUD: --fraud kind:fraction[:intensity[:city]][@region=NAME|@commission=NAME]
 ///   fraction = share of the stations in scope (nation, region or commission) that get
 ///   the kind; a station gets at most one kind; specs apply in the order given (put
 ///   concentrated ones first). Candidate A always benefits. Kinds and intensity:
@@ -49,6 +49,13 @@ use std::time::Instant;
 ///   copy       [-]    the protocol of another station of the commission copied
 ///   arithmetic [0.05] ballots in boxes exceed issued, or votes do not sum to valid,
 ///                     by this fraction of issued / valid (the only kind `check` sees)
+///   transfer-commissions [0.3]  whole commissions: this fraction of the runner-up's
+///                     (B's) votes moved to A at every station; turnout and invalid
+///                     unchanged (a falsification decided by the commission)
+///   stuffing-commissions [0.3]  whole commissions stuffed as `stuffing`
+///   For the two *-commissions kinds, fraction is reached by taking every station of
+///   randomly chosen commissions; a fourth part `:city` takes the commissions of the
+///   largest region (the capital) first, e.g. transfer-commissions:0.33:0.5:city.
 ///
 /// EXAMPLES
 ///   tallyscope simulate -o election.csv --truth truth.csv
@@ -96,7 +103,7 @@ pub struct Args {
     /// Mean share of invalid ballots.
     #[arg(long, default_value_t = 0.015, value_name = "P")]
     pub invalid: f64,
-    /// Fraud to inject (repeatable): kind:fraction[:intensity][@region=NAME|@commission=NAME].
+    /// Fraud to inject (repeatable): kind:fraction[:intensity[:city]][@region=NAME|@commission=NAME].
     #[arg(long, value_name = "SPEC")]
     pub fraud: Vec<FraudSpec>,
 }

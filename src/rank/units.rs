@@ -3,8 +3,8 @@
 //!
 //! | evidence | p |
 //! | --- | --- |
-//! | `flagged_stations` | binomial upper tail of the unit's flagged count at the clean rate (0.1%) |
-//! | `means_vs_peers` | one-sided normal tail (× 2: turnout, share and their Stouffer sum are three looks) of the random-effects z of the unit's weighted mean logit against its peer units' median, `√(τ² + 1/Σw)` in the denominator |
+//! | `flagged_stations` | binomial upper tail of the unit's count of stations flagged on their own evidence (not on what they inherit from the unit) at the clean rate (0.01% since the threshold is 5.5; `analysis::rank_stage`) |
+//! | `displacement` | the unit as a whole against its peer units ([`super::displacement`]): turnout, leader share, stuffing and transfer signatures of the weighted mean logits, the strongest, Bonferroni-corrected; commissions against the other commissions of their region and against every commission of the nation |
 //! | `spread` | the same tail of the z of `ln(Q/(n − 1))`, `Q = Σ w (x − x̄)²`, against the level's median, `√(2/(n − 1) + η²)` in the denominator (8 stations or more) |
 //! | `turnout_share_correlation` | one-sided Fisher-z test of Pearson's r among the unit's stations (10 or more) |
 //! | other tests | their per-unit p (integer-percentage excess, pooled last digit, P05s), when the inline calibration did not find them not applicable at that level |
@@ -49,10 +49,19 @@ pub struct UnitScore {
 }
 
 impl UnitScore {
+    /// The evidence of at least [`super::REASON_POINTS`], strongest first, each with its
+    /// points, then the weaker pieces summed as one "minor evidence" reason: the points
+    /// shown add up to the score.
     pub fn reasons(&self) -> String {
         let mut ev: Vec<&UnitEvidence> = self.evidence.iter().filter(|e| e.points >= super::REASON_POINTS).collect();
         ev.sort_by(|a, b| b.points.total_cmp(&a.points));
-        ev.iter().map(|e| format!("{} [{:.1}]", e.text, e.points)).collect::<Vec<_>>().join("; ")
+        let mut out: Vec<String> = ev.iter().map(|e| format!("{} [{:.1}]", e.text, e.points)).collect();
+        let minor: Vec<&UnitEvidence> = self.evidence.iter().filter(|e| e.points < super::REASON_POINTS).collect();
+        let sum: f64 = minor.iter().map(|e| e.points).sum();
+        if sum >= 0.05 {
+            out.push(format!("minor evidence ({} pieces below {} points each) [{sum:.1}]", minor.len(), super::REASON_POINTS));
+        }
+        out.join("; ")
     }
 }
 
@@ -101,7 +110,7 @@ pub fn unit_path(e: &Election, level: usize, unit: u32) -> Vec<String> {
 }
 
 /// Scores every unit of `level`. `base_rate` is the share of stations flagged on clean
-/// elections (the threshold's calibration, 0.001 by default).
+/// elections on their own evidence (the threshold's calibration: 0.0001 in `analysis::rank_stage`).
 pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f64, tests: &[UnitTest]) -> Vec<UnitScore> {
     let l = &e.levels[level];
     let nu = l.n_units();
@@ -123,55 +132,29 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
     let valid = e.valid_or_sum();
     let lt = moments(&members, |i| stations[i].turnout, |i| reg.map_or(1.0, |r| r[i] as f64));
     let ls = moments(&members, |i| stations[i].share, |i| valid[i] as f64);
-    let parent: Vec<i64> = (0..nu).map(|u| if level > 0 { l.parent[u] as i64 } else { -1 }).collect();
-    let loc_t = location_z(&lt, &parent);
-    let loc_s = location_z(&ls, &parent);
+    let disp = super::displacement::displacement(e, level, &members, stations);
     let spr_t = spread_z(&lt);
     let spr_s = spread_z(&ls);
     (0..nu)
         .into_par_iter()
         .map(|u| {
             let m = &members[u];
-            let flagged = m.iter().filter(|&&i| stations[i].flagged).count();
+            // Flagged on their own evidence: a station flagged for what it inherits from
+            // this unit would count the unit's displacement twice.
+            let flagged = m.iter().filter(|&&i| stations[i].flagged_alone).count();
             let mut ev = Vec::new();
             if !m.is_empty() {
                 let p = binom_sf(flagged, m.len(), base_rate);
                 ev.push(UnitEvidence {
                     name: "flagged_stations".into(),
                     points: points(p),
-                    text: format!("{flagged} of {} stations flagged (p = {} at the clean rate {:.1}%)", m.len(), fmt_p(p), 100.0 * base_rate),
+                    text: format!("{flagged} of {} stations flagged (p = {} at the clean rate {:.2}%)", m.len(), fmt_p(p), 100.0 * base_rate),
                 });
             }
-            // The unit's mean turnout and leader share against its peer units. Stuffing
-            // moves both together, so the joint (Stouffer) z is the stronger evidence when
-            // both rise; the larger of the single and joint surprises is counted, once.
-            let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
-            let (zt, zs) = (loc_t[u], loc_s[u]);
-            let mut best: Option<(f64, String)> = None;
-            let mut consider = |z: f64, text: String| {
-                if z > 0.0 && best.as_ref().is_none_or(|b| z > b.0) {
-                    best = Some((z, text));
-                }
-            };
-            if let Some((z, x, pm)) = zt {
-                consider(z, format!("mean turnout {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * expit(x), 100.0 * expit(pm)));
-            }
-            if let Some((z, x, pm)) = zs {
-                consider(z, format!("mean leader share {:.1}% vs peer units' {:.1}% (z = {z:.1})", 100.0 * expit(x), 100.0 * expit(pm)));
-            }
-            if let (Some((a, xt, pt)), Some((b, xs, ps))) = (zt, zs) {
-                if a > 0.0 && b > 0.0 {
-                    let z = (a + b) / std::f64::consts::SQRT_2;
-                    consider(z, format!(
-                        "mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%; joint z = {z:.1})",
-                        100.0 * expit(xt), 100.0 * expit(xs), 100.0 * expit(pt), 100.0 * expit(ps)
-                    ));
-                }
-            }
-            if let Some((z, text)) = best {
-                // Three looks (turnout, share, joint) at one question: Bonferroni × 2 on the
-                // one-sided tail keeps a clean unit's points near those of one test.
-                ev.push(UnitEvidence { name: "means_vs_peers".into(), points: points((2.0 * norm_sf(z)).min(1.0)), text });
+            // The unit as a whole against its peer units (rank::displacement): turnout,
+            // leader share, stuffing and transfer signatures, the strongest once.
+            if let Some(d) = &disp[u] {
+                ev.push(UnitEvidence { name: "displacement".into(), points: d.points, text: d.text.clone() });
             }
             // Stations of the unit more spread out than a unit's stations usually are: a
             // part of the unit altered and the rest not (a mixture) widens the spread.
@@ -241,13 +224,13 @@ pub fn units(e: &Election, level: usize, stations: &[StationScore], base_rate: f
 /// station variance `σ²`; stations are weighed by `1/(σ² + b)`, so a unit of small
 /// stations is neither more spread out nor more extreme than its sizes explain.
 #[derive(Debug, Clone)]
-struct Moments {
-    n: usize,
+pub(crate) struct Moments {
+    pub(crate) n: usize,
     /// Weighted mean logit and its sampling variance `1/Σw`.
-    mean: f64,
-    se2: f64,
+    pub(crate) mean: f64,
+    pub(crate) se2: f64,
     /// `Σ w (x − mean)²`: about χ²(n − 1) when the unit's stations are alike.
-    q: f64,
+    pub(crate) q: f64,
 }
 
 fn logit(p: f64) -> f64 {
@@ -257,7 +240,7 @@ fn logit(p: f64) -> f64 {
 
 /// Per unit: the logit moments of ratio `f` (denominator `den`) over its stations
 /// (`None` below 2 stations).
-fn moments(members: &[Vec<usize>], f: impl Fn(usize) -> Option<f64>, den: impl Fn(usize) -> f64) -> Vec<Option<Moments>> {
+pub(crate) fn moments(members: &[Vec<usize>], f: impl Fn(usize) -> Option<f64>, den: impl Fn(usize) -> f64) -> Vec<Option<Moments>> {
     // (logit, denominator) per unit, and the binomial factor at the unit's mean ratio.
     let obs: Vec<Vec<(f64, f64)>> =
         members.iter().map(|m| m.iter().filter_map(|&i| Some((logit(f(i)?), den(i).max(1.0)))).collect()).collect();
@@ -292,57 +275,9 @@ fn moments(members: &[Vec<usize>], f: impl Fn(usize) -> Option<f64>, den: impl F
         .collect()
 }
 
-/// Random-effects z of each unit's mean against its peers (units of the same parent, or
-/// all units when the parent has fewer than 5 others): `(mean − centre) / √(τ² + σ²/n)`
-/// with `centre` the peers' median mean, `σ²/n` the mean's sampling variance and `τ²`
-/// the between-unit variance of true means (robust: scaled MAD² of the deviations minus
-/// the median sampling variance). Returns (z, mean, centre) per unit.
-fn location_z(m: &[Option<Moments>], parent: &[i64]) -> Vec<Option<(f64, f64, f64)>> {
-    let nu = m.len();
-    // The peers' median without the unit itself, from each group's sorted means (one
-    // sort per group: a region of 3,000 commissions would otherwise sort 3,000 times).
-    let mut groups: std::collections::HashMap<i64, Vec<f64>> = Default::default();
-    let mut all = Vec::new();
-    for (u, x) in m.iter().enumerate() {
-        if let Some(x) = x {
-            groups.entry(parent[u]).or_default().push(x.mean);
-            all.push(x.mean);
-        }
-    }
-    for v in groups.values_mut().chain(std::iter::once(&mut all)) {
-        v.sort_by(f64::total_cmp);
-    }
-    let centre: Vec<Option<f64>> = (0..nu)
-        .map(|u| {
-            let x = m[u].as_ref()?.mean;
-            let peers = groups.get(&parent[u]).filter(|p| p.len() > 5).unwrap_or(&all);
-            median_without(peers, x)
-        })
-        .collect();
-    let dev: Vec<f64> = (0..nu).filter_map(|u| Some(m[u].as_ref()?.mean - centre[u]?)).collect();
-    if dev.len() < 3 {
-        return vec![None; nu];
-    }
-    let abs: Vec<f64> = dev.iter().map(|d| d.abs()).collect();
-    let total = (1.4826 * median_mad(&abs).0).powi(2);
-    let samp: Vec<f64> = m.iter().flatten().map(|x| x.se2).collect();
-    let tau2 = (total - median_mad(&samp).0).max(0.0);
-    (0..nu)
-        .map(|u| {
-            let x = m[u].as_ref()?;
-            let c = centre[u]?;
-            let se2 = tau2 + x.se2;
-            if !(se2 > 0.0) {
-                return None;
-            }
-            Some(((x.mean - c) / se2.sqrt(), x.mean, c))
-        })
-        .collect()
-}
-
 /// Median of `sorted` with one element equal to `x` left out (`x` must be in it); `None`
 /// below 3 left. The same number as sorting the others and taking their median.
-fn median_without(sorted: &[f64], x: f64) -> Option<f64> {
+pub(crate) fn median_without(sorted: &[f64], x: f64) -> Option<f64> {
     let pos = sorted.partition_point(|v| v.total_cmp(&x).is_lt());
     debug_assert!(pos < sorted.len() && sorted[pos] == x);
     let n = sorted.len().checked_sub(1)?;

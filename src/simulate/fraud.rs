@@ -1,8 +1,11 @@
 //! Fraud injection: kinds, the `--fraud` SPEC syntax, station selection and the edits.
 //!
-//! SPEC: `kind:fraction[:intensity][@region=NAME|@commission=NAME]`, e.g.
+//! SPEC: `kind:fraction[:intensity[:city]][@region=NAME|@commission=NAME]`, e.g.
 //! `stuffing:0.05:0.3`, `integer:0.01:5`, `extreme:0.2:0.95@region=Region 07`,
-//! `copy:0.5@commission=Commission 03-002`. `fraction` is the share of the stations in
+//! `copy:0.5@commission=Commission 03-002`, `transfer-commissions:0.33:0.5:city`.
+//! The `*-commissions` kinds falsify whole commissions (every station of each chosen
+//! commission) until `fraction` of the stations in scope are reached; `:city` chooses the
+//! commissions of the largest region (the capital) first. `fraction` is the share of the stations in
 //! scope (the nation, the region or the commission) that get the kind; NAME is a label
 //! as written in the protocols ("Region 07", "Commission 07-003") or its number ("7",
 //! "07-003"). What `intensity` means depends on the kind (see [`FraudKind`]).
@@ -52,10 +55,17 @@ pub enum FraudKind {
     /// leader), or the leader's votes raised so that `Σ v ≠ V`. The gap is
     /// `max(1, round(intensity·B))` (default 0.05), resp. `intensity·V`.
     Arithmetic,
+    /// A falsification decided per commission: a fraction `intensity` (default 0.3) of
+    /// the runner-up's (candidate B's) votes moved to the leader at every station of
+    /// whole commissions (at least one vote); turnout and invalid ballots unchanged.
+    TransferCommissions,
+    /// Stuffing (as [`FraudKind::Stuffing`], default 0.3 of the non-voters) at every
+    /// station of whole commissions.
+    StuffingCommissions,
 }
 
 impl FraudKind {
-    pub const ALL: [FraudKind; 7] = [
+    pub const ALL: [FraudKind; 9] = [
         FraudKind::Stuffing,
         FraudKind::Transfer,
         FraudKind::Integer,
@@ -63,7 +73,14 @@ impl FraudKind {
         FraudKind::Invented,
         FraudKind::Copy,
         FraudKind::Arithmetic,
+        FraudKind::TransferCommissions,
+        FraudKind::StuffingCommissions,
     ];
+
+    /// Kinds that falsify whole commissions rather than single stations.
+    pub fn whole_commissions(self) -> bool {
+        matches!(self, FraudKind::TransferCommissions | FraudKind::StuffingCommissions)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -74,6 +91,8 @@ impl FraudKind {
             FraudKind::Invented => "invented",
             FraudKind::Copy => "copy",
             FraudKind::Arithmetic => "arithmetic",
+            FraudKind::TransferCommissions => "transfer-commissions",
+            FraudKind::StuffingCommissions => "stuffing-commissions",
         }
     }
 
@@ -90,6 +109,8 @@ impl FraudKind {
             FraudKind::Invented => 0.8,
             FraudKind::Copy => 1.0,
             FraudKind::Arithmetic => 0.05,
+            FraudKind::TransferCommissions => 0.3,
+            FraudKind::StuffingCommissions => 0.3,
         }
     }
 
@@ -142,11 +163,14 @@ pub struct FraudSpec {
     pub fraction: f64,
     pub intensity: f64,
     pub scope: Scope,
+    /// Whole-commission kinds only: choose the commissions of the largest region in
+    /// scope first (`:city`).
+    pub city: bool,
 }
 
 impl FraudSpec {
     pub fn new(kind: FraudKind, fraction: f64, intensity: f64) -> Self {
-        FraudSpec { kind, fraction, intensity, scope: Scope::Nation }
+        FraudSpec { kind, fraction, intensity, scope: Scope::Nation, city: false }
     }
     pub fn within(mut self, scope: Scope) -> Self {
         self.scope = scope;
@@ -154,7 +178,7 @@ impl FraudSpec {
     }
 }
 
-const SYNTAX: &str = "expected kind:fraction[:intensity][@region=NAME|@commission=NAME], e.g. stuffing:0.05:0.3";
+const SYNTAX: &str = "expected kind:fraction[:intensity[:city]][@region=NAME|@commission=NAME], e.g. stuffing:0.05:0.3";
 
 impl FromStr for FraudSpec {
     type Err = String;
@@ -179,7 +203,7 @@ impl FromStr for FraudSpec {
             }
         };
         let parts: Vec<&str> = body.split(':').map(str::trim).collect();
-        if parts.len() < 2 || parts.len() > 3 || parts[0].is_empty() {
+        if parts.len() < 2 || parts.len() > 4 || parts[0].is_empty() {
             return Err(SYNTAX.to_string());
         }
         let kind = FraudKind::from_name(parts[0])
@@ -196,13 +220,24 @@ impl FromStr for FraudSpec {
                 .ok_or_else(|| format!("intensity \"{x}\": not a number"))?,
         };
         kind.check_intensity(intensity)?;
-        Ok(FraudSpec { kind, fraction, intensity, scope })
+        let city = match parts.get(3) {
+            None => false,
+            Some(x) if x.eq_ignore_ascii_case("city") && kind.whole_commissions() => true,
+            Some(x) if x.eq_ignore_ascii_case("city") => {
+                return Err(format!("\":city\" applies to whole-commission kinds only (transfer-commissions, stuffing-commissions), not {kind}"));
+            }
+            Some(x) => return Err(format!("\"{x}\": the fourth part can only be \"city\"; {SYNTAX}")),
+        };
+        Ok(FraudSpec { kind, fraction, intensity, scope, city })
     }
 }
 
 impl fmt::Display for FraudSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.kind, self.fraction, self.intensity)?;
+        if self.city {
+            f.write_str(":city")?;
+        }
         match &self.scope {
             Scope::Nation => Ok(()),
             Scope::Region(n) => write!(f, "@region={n}"),
@@ -265,8 +300,9 @@ fn eligible(sim: &Simulation, kind: FraudKind, s: usize) -> bool {
     let r = sim.row(s);
     let (n, b) = (r[col::REGISTERED], issued(r));
     match kind {
-        FraudKind::Stuffing => n > b,
+        FraudKind::Stuffing | FraudKind::StuffingCommissions => n > b,
         FraudKind::Transfer => others(r) > 0,
+        FraudKind::TransferCommissions => r[col::FIXED + 1] > 0,
         FraudKind::Integer | FraudKind::Extreme => n > b || others(r) > 0,
         FraudKind::Invented => r[col::FIXED] >= 10,
         FraudKind::Copy => {
@@ -288,6 +324,10 @@ pub fn select(sim: &Simulation, specs: &[FraudSpec]) -> Result<Plan> {
         }
         let (lo, hi) = resolve(sim, spec)?;
         let want = (spec.fraction * (hi - lo) as f64).round() as usize;
+        if spec.kind.whole_commissions() {
+            select_commissions(sim, spec, i, (lo, hi), want, &mut taken, &mut plan);
+            continue;
+        }
         let mut pool: Vec<usize> = (lo..hi).filter(|&s| !taken[s] && eligible(sim, spec.kind, s)).collect();
         if pool.len() < want {
             plan.notes.push(format!(
@@ -306,6 +346,45 @@ pub fn select(sim: &Simulation, specs: &[FraudSpec]) -> Result<Plan> {
     }
     plan.picks.sort_by_key(|p| p.0);
     Ok(plan)
+}
+
+/// Whole commissions for `spec`: commissions inside `[lo, hi)` in random order (with
+/// `city`, those of the largest region in scope first, in random order), each adding its
+/// free eligible stations, until `want` stations are reached.
+fn select_commissions(sim: &Simulation, spec: &FraudSpec, i: usize, (lo, hi): (usize, usize), want: usize, taken: &mut [bool], plan: &mut Plan) {
+    let nc = sim.commission_labels.len();
+    let mut comms: Vec<usize> = (0..nc).filter(|&c| sim.commission_start[c] >= lo && sim.commission_start[c + 1] <= hi).collect();
+    let mut rng = rng_for(sim.config.seed, Purpose::Select, i as u64);
+    for t in 0..comms.len() {
+        let j = rng.random_range(t..comms.len());
+        comms.swap(t, j);
+    }
+    if spec.city {
+        let mut size = vec![0usize; sim.region_labels.len()];
+        for &c in &comms {
+            size[sim.commission_region[c] as usize] += sim.commission_start[c + 1] - sim.commission_start[c];
+        }
+        // Largest region; ties to the first.
+        let big = (0..size.len()).max_by(|&a, &b| size[a].cmp(&size[b]).then(b.cmp(&a))).unwrap_or(0);
+        // Stable: the capital's commissions first, each group in its random order.
+        comms.sort_by_key(|&c| sim.commission_region[c] as usize != big);
+    }
+    let mut got = 0;
+    for c in comms {
+        if got >= want {
+            break;
+        }
+        for s in sim.commission_start[c]..sim.commission_start[c + 1] {
+            if !taken[s] && eligible(sim, spec.kind, s) {
+                taken[s] = true;
+                plan.picks.push((s, spec.kind, spec.intensity));
+                got += 1;
+            }
+        }
+    }
+    if got < want {
+        plan.notes.push(format!("--fraud {spec}: asked for {want} stations, only {got} in scope were eligible and free"));
+    }
 }
 
 /// Applies the plan: records the truth and edits the protocols.
@@ -365,6 +444,20 @@ pub fn apply(sim: &mut Simulation, plan: Plan) {
             }
             FraudKind::Transfer => {
                 transfer_fraction(row, k, x);
+            }
+            FraudKind::StuffingCommissions => {
+                let (n, b) = (row[col::REGISTERED], issued(row));
+                let add = ((x * (n - b) as f64).round() as u32).max(1);
+                stuff(row, add);
+                truth.detail = "whole_commission".into();
+            }
+            FraudKind::TransferCommissions => {
+                // From the runner-up (candidate B) only: the leader up, one rival down.
+                let v = row[col::FIXED + 1];
+                let m = ((x * v as f64).round() as u32).clamp(1, v);
+                row[col::FIXED + 1] -= m;
+                row[col::FIXED] += m;
+                truth.detail = format!("whole_commission;moved={m}");
             }
             FraudKind::Integer => truth.detail = integer(row, k, x as u32, &mut rng),
             FraudKind::Extreme => {

@@ -80,10 +80,16 @@ fn spec_parser_accepts_and_rejects() {
     assert_eq!(s.scope, Scope::Region("Region 03".into()));
     let s: FraudSpec = " Copy:0.2 @commission=01-002".parse().unwrap();
     assert_eq!((s.kind, s.intensity), (FraudKind::Copy, 1.0));
+    let s: FraudSpec = "transfer-commissions:0.33:0.5:city".parse().unwrap();
+    assert_eq!((s.kind, s.fraction, s.intensity, s.city), (FraudKind::TransferCommissions, 0.33, 0.5, true));
+    assert_eq!(s.to_string(), "transfer-commissions:0.33:0.5:city");
+    assert_eq!(s.to_string().parse::<FraudSpec>().unwrap(), s);
     for (bad, needle) in [
         ("stufing:0.1", "unknown fraud kind \"stufing\""),
         ("stuffing", "expected kind:fraction"),
-        ("stuffing:0.1:0.2:3", "expected kind:fraction"),
+        ("stuffing:0.1:0.2:3:4", "expected kind:fraction"),
+        ("stuffing:0.1:0.2:3", "the fourth part can only be"),
+        ("stuffing:0.1:0.2:city", "whole-commission kinds only"),
         ("stuffing:1.5", "fraction \"1.5\""),
         ("stuffing:0", "fraction \"0\""),
         ("stuffing:x", "fraction \"x\""),
@@ -159,26 +165,44 @@ fn same_bytes_on_one_and_two_threads() {
 #[test]
 fn frauds_change_exactly_their_stations_and_keep_relations() {
     let clean = simulate(&cfg(40_000, 5)).unwrap();
-    let mut c = cfg(40_000, 5);
-    c.frauds = all_kinds();
-    let dirty = simulate(&c).unwrap();
-    let mut per_kind = std::collections::BTreeMap::new();
-    for s in 0..dirty.len() {
-        let changed = clean.row(s) != dirty.row(s);
-        let kind = dirty.truth[s].fraud;
-        assert_eq!(changed, kind.is_some(), "station {s} kind {kind:?}");
-        if let Some(k) = kind {
-            *per_kind.entry(k).or_insert(0) += 1;
-            let b = broken(dirty.row(s));
-            if k == FraudKind::Arithmetic {
-                assert!(b == ["C<=B"] || b == ["sum=V"], "{b:?}");
-            } else {
-                assert!(b.is_empty(), "station {s} {k}: {b:?}");
+    // Station kinds together (copy needs clean sources in its commission, which the
+    // whole-commission kinds would take), then the whole-commission kinds together.
+    let (station, whole): (Vec<FraudSpec>, Vec<FraudSpec>) = all_kinds().into_iter().partition(|s| !s.kind.whole_commissions());
+    for specs in [station, whole] {
+        let mut c = cfg(40_000, 5);
+        c.frauds = specs;
+        let dirty = simulate(&c).unwrap();
+        let mut per_kind = std::collections::BTreeMap::new();
+        for s in 0..dirty.len() {
+            let changed = clean.row(s) != dirty.row(s);
+            let kind = dirty.truth[s].fraud;
+            assert_eq!(changed, kind.is_some(), "station {s} kind {kind:?}");
+            if let Some(k) = kind {
+                *per_kind.entry(k).or_insert(0) += 1;
+                let b = broken(dirty.row(s));
+                if k == FraudKind::Arithmetic {
+                    assert!(b == ["C<=B"] || b == ["sum=V"], "{b:?}");
+                } else {
+                    assert!(b.is_empty(), "station {s} {k}: {b:?}");
+                }
             }
         }
-    }
-    for k in FraudKind::ALL {
-        assert_eq!(per_kind.get(&k), Some(&800), "{k}");
+        for k in c.frauds.iter().map(|s| s.kind) {
+            let got = *per_kind.get(&k).unwrap_or(&0);
+            if k.whole_commissions() {
+                // Whole commissions: at least the 800 asked, less than one more commission.
+                assert!((800..1100).contains(&got), "{k}: {got}");
+                // Every eligible station of a touched commission has the kind.
+                for cm in 0..dirty.commission_labels.len() {
+                    let r = dirty.commission_start[cm]..dirty.commission_start[cm + 1];
+                    let n = r.clone().filter(|&s| dirty.truth[s].fraud == Some(k)).count();
+                    let others = r.clone().filter(|&s| dirty.truth[s].fraud.is_some_and(|x| x != k)).count();
+                    assert!(n == 0 || n + others >= r.len() - 1, "{k}: commission {cm} has {n} of {} stations", r.len());
+                }
+            } else {
+                assert_eq!(got, 800, "{k}");
+            }
+        }
     }
 }
 
