@@ -1,6 +1,26 @@
 //! Last-digit tests (Beber & Scacco 2012), second-digit Benford (2BL, Mebane) and the
 //! Election Forensics Toolkit's digit statistics, nationally and per unit. DESIGN.md §3.
 //!
+//! # The default null: exact, per station ([`exact`])
+//!
+//! Every digit test's p-value comes from the stations' own binomial models: each count
+//! redrawn as `Binomial(n, x/n)` (`n` = valid votes for candidate counts, registered voters
+//! for the turnout numerator), its digit probabilities summed exactly from the pmf, the
+//! filters (`counts ≥ min_count`, `≥ 10` for second digits and pairs) applied to the model
+//! as to the data, and the statistic built on `Y = O − e·O_tot` (observed tallies minus the
+//! expected shares times the observed number of counts) with the sandwich covariance
+//! `Σ_i z_i z_iᵀ` of the stations' centred contributions: chi-squares are `Yᵀ Cov⁺ Y`
+//! (χ² with df = rank, 9), means and shares two-sided normal. Why the station's own
+//! `p̂` and why the sandwich rather than the model covariance: see [`exact`]. The uniform
+//! and Benford versions stay as descriptive columns (`extra.p_uniform`,
+//! `extra.chi2_uniform`, `extra.p_benford`, `extra.chi2_benford`), and so does the
+//! resampled 2BL null (`extra.p_resampled`, `extra.chi2_resampled`); `extra.p_model` is
+//! the exact null with the model covariance. Measured type-I rates: `tests/digits.rs`.
+//!
+//! Caveat: the sandwich covariance is estimated from the unit's own stations; in units of
+//! a few dozen stations (commissions) it is noisy and the chi-squares' χ² reference is
+//! loose there.
+//!
 //! # What is computed (test names)
 //!
 //! On the vote counts of every candidate at the included stations (stations abroad and
@@ -18,7 +38,7 @@
 //! * Mebane's Election Forensics Toolkit (EFT) statistics, under EFT's names, for the focus
 //!   candidate (the national leader unless chosen): `digits.LastC` (mean last digit, 4.5),
 //!   `digits.C05s` (share of counts with last digit 0 or 5, 0.2), `digits._2BL` (mean second
-//!   digit, 4.187), `digits.P05s` (share of rounded turnout percentages `round(100·B/N)`
+//!   digit, 4.187; `null_mean` the classical Benford one, `extra.mean_exact` the exact null's), `digits.P05s` (share of rounded turnout percentages `round(100·B/N)`
 //!   whose last digit is 0 or 5, 0.2), `digits.P05s.share` (the same for the candidate's
 //!   percentage `round(100·v/V)`, the variant EFT-style tables print per candidate), and
 //!   the shape columns of EFT's table `digits.Skew.turnout`, `digits.Kurt.turnout`,
@@ -374,7 +394,9 @@ fn exact_chi2(test: String, scope: &str, h: &[u64; 10], n: u64, null: &ShareNull
     let (q, df) = null.quadratic_with(h, n, robust);
     let (qo, dfo) = null.quadratic_with(h, n, !robust);
     let mut r = TestResult::new(test, scope, q, n as usize);
-    r.extra.insert(if robust { "p_model" } else { "p_sandwich" }.into(), if dfo == 0 { 1.0 } else { chi2_sf(qo, dfo as f64) });
+    if robust {
+        r.extra.insert("p_model".into(), if dfo == 0 { 1.0 } else { chi2_sf(qo, dfo as f64) });
+    }
     r.null_mean = Some(df as f64);
     r.null_sd = Some((2.0 * df as f64).sqrt());
     r.p = Some(if df == 0 { 1.0 } else { chi2_sf(q, df as f64) });
@@ -428,7 +450,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         }
         let null = if name == "pooled" && j + 1 == per.len() { &pooled_last } else { &t.exact.last[j] };
         let (x, p) = chi2_uniform(h);
-        let mut r = exact_chi2(format!("digits.last.chi2.{name}"), scope, h, n, null, true);
+        let mut r = exact_chi2(format!("digits.last.chi2.{name}"), scope, h, n, null, robust_for(n));
         r.extra.insert("chi2_uniform".into(), x);
         r.extra.insert("p_uniform".into(), p);
         r.notes.push(format!(
@@ -451,7 +473,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
             let mut w = [0.0; 2];
             w[c] = 1.0;
             let (y, sd) = pn.linear(&[pr.repeated, pr.adjacent], pr.n, &w);
-            let (yr, sdr) = pn.linear_with(&[pr.repeated, pr.adjacent], pr.n, &w, true);
+            let (yr, sdr) = pn.linear_with(&[pr.repeated, pr.adjacent], pr.n, &w, robust_for(pr.n));
             let mut r = TestResult::new(format!("digits.last.{name}"), scope, k as f64 / nf, pr.n as usize);
             r.null_mean = Some(e[c]);
             r.null_sd = Some(sdr / nf);
@@ -481,7 +503,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         let null = &t.exact.last[f];
         let (m0, _) = mean_var_of(&null.shares());
         let (y, sd) = null.linear(hl, nl, &DIGITS);
-        let (yr, sdr) = null.linear_with(hl, nl, &DIGITS, true);
+        let (yr, sdr) = null.linear_with(hl, nl, &DIGITS, robust_for(nl));
         let mut r = TestResult::new("digits.LastC", scope, mean, nl as usize);
         r.null_mean = Some(m0);
         r.null_sd = Some(sdr / nf);
@@ -495,7 +517,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         let k = hl[0] + hl[5];
         let e05 = null.shares()[0] + null.shares()[5];
         let (y, sd) = null.linear(hl, nl, &IS05);
-        let (yr, sdr) = null.linear_with(hl, nl, &IS05, true);
+        let (yr, sdr) = null.linear_with(hl, nl, &IS05, robust_for(nl));
         let mut r = TestResult::new("digits.C05s", scope, k as f64 / nf, nl as usize);
         r.null_mean = Some(e05);
         r.null_sd = Some(sdr / nf);
@@ -520,7 +542,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         r.extra.insert("p_benford".into(), p_benford);
         let null = &t.exact.second[f];
         let (y, sd) = null.linear(h2, n2, &DIGITS);
-        let (yr, sdr) = null.linear_with(h2, n2, &DIGITS, true);
+        let (yr, sdr) = null.linear_with(h2, n2, &DIGITS, robust_for(n2));
         let (m0, _) = mean_var_of(&null.shares());
         r.p = Some(linear_p(yr, sdr));
         r.extra.insert("p_model".into(), linear_p(y, sd));
@@ -554,7 +576,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         let nf = n as f64;
         let k = h[0] + h[5];
         let (y, sd) = null.linear(&[k], n, &[1.0]);
-        let (yr, sdr) = null.linear_with(&[k], n, &[1.0], true);
+        let (yr, sdr) = null.linear_with(&[k], n, &[1.0], robust_for(n));
         let e05 = null.shares()[0];
         let mut r = TestResult::new(name, scope, k as f64 / nf, n as usize);
         r.null_mean = Some(e05);
@@ -608,7 +630,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         }
         let null = if j + 1 == per2.len() { &pooled_second } else { &t.exact.second[j] };
         let (xb, pb) = chi2_gof(h, &benford);
-        let mut r = exact_chi2(format!("digits.2bl.chi2.{name}"), scope, h, n, null, true);
+        let mut r = exact_chi2(format!("digits.2bl.chi2.{name}"), scope, h, n, null, robust_for(n));
         let rs = resampled.iter().find(|(n2, _)| n2 == name).and_then(|(_, x)| x.as_ref());
         if let Some(rs) = rs {
             r.extra.insert("chi2_resampled".into(), rs.chi2);
