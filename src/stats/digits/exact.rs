@@ -574,3 +574,35 @@ pub fn exact_linear_p<const K: usize>(null: &ShareNull<K>, obs: &[u64; K], total
     let (y, sd) = null.linear_with(obs, total, w, robust_for(total));
     linear_p(y, sd)
 }
+
+/// The exact nulls of a whole election's ordinary stations in one unit (every station,
+/// no set-asides), in parallel: what the battery's national pass computes, for the bench
+/// and the tests.
+pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominator: u32) -> ExactUnit {
+    let k = e.votes.len();
+    let den = e.valid_or_sum();
+    let (b, nreg) = (e.get(Role::Issued).or(e.get(Role::InBoxes)), e.get(Role::Registered));
+    let md = min_denominator.max(1);
+    (0..e.len())
+        .into_par_iter()
+        .fold(
+            || ExactUnit::new(k),
+            |mut u, i| {
+                let turnout = match (b, nreg) {
+                    (Some(b), Some(n)) if n[i] >= md => Some((b[i].min(n[i]), n[i])),
+                    _ => None,
+                };
+                let sum: u64 = e.votes.iter().map(|v| v[i] as u64).sum();
+                let pct = den[i] >= md as u64 && den[i] <= u32::MAX as u64;
+                u.add_station(e.votes.iter().map(|v| v[i]), den[i].max(sum), focus, min_count, pct, turnout);
+                u
+            },
+        )
+        .reduce(
+            || ExactUnit::new(k),
+            |mut a, b| {
+                a.merge(&b);
+                a
+            },
+        )
+}

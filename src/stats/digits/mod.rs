@@ -722,15 +722,41 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
     let share_den = e.valid_or_sum();
     let cx = Ctx { e, stations, focus, turnout_num, registered, share_den, o };
     // nation
-    let nat = tally_units(&cx, 1, &|_| 0);
+    // The exact nulls are additive over stations: with regions, one pass per region and
+    // the nation as their sum (one binomial walk per station and count in all).
+    let region_exact: Option<Vec<ExactUnit>> = match e.levels.first() {
+        Some(l) if o.regions => Some(exact_units(&cx, l.n_units(), &|i| l.code[i] as usize)),
+        _ => None,
+    };
+    let mut nat = tally_counts(&cx, 1, &|_| 0);
+    nat[0].exact = match &region_exact {
+        Some(r) => {
+            let mut x = ExactUnit::new(e.votes.len());
+            for u in r {
+                x.merge(u);
+            }
+            x
+        }
+        None => exact_units(&cx, 1, &|_| 0).pop().expect("one unit"),
+    };
+    let mut region_exact = region_exact;
     let resampled = resampled_set(&cx, &cx.stations, &o.resample);
     let nation = unit_results(&cx, &nat[0], "nation", 0, &resampled, false);
     // units
     // `brief`: the commissions' shorter battery (see `unit_results`).
-    let unit_run = |level: usize, kind: &str, base: u64, brief: bool| -> Vec<TestResult> {
+    let mut unit_run = |level: usize, kind: &str, base: u64, brief: bool| -> Vec<TestResult> {
         let Some(l) = e.levels.get(level) else { return Vec::new() };
         let units = l.n_units();
-        let t = tally_units(&cx, units, &|i| l.code[i] as usize);
+        let t = match (level, region_exact.take()) {
+            (0, Some(x)) => {
+                let mut t = tally_counts(&cx, units, &|i| l.code[i] as usize);
+                for (u, x) in t.iter_mut().zip(x) {
+                    u.exact = x;
+                }
+                t
+            }
+            _ => tally_units(&cx, units, &|i| l.code[i] as usize),
+        };
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); units];
         if o.unit_draws > 0 {
             for &i in &cx.stations {
