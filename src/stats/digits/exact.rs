@@ -227,6 +227,7 @@ fn round_pct_u64(x: u64, n: u64) -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareNull<const K: usize> {
     pub e: [f64; K],
+    /// `S = Σ P Pᵀ`, upper triangle (`s[a][b]`, `a ≤ b`).
     pub s: [[f64; K]; K],
     pub h: [f64; K],
     pub g: f64,
@@ -235,7 +236,9 @@ pub struct ShareNull<const K: usize> {
     pub m: u64,
     /// The empirical (sandwich) sums: `U = Σ u uᵀ`, `W = Σ v u`, `V₂ = Σ v²` with
     /// `u_i = a_i − P_i` (observed indicators minus their model probabilities) and
-    /// `v_i = b_i − g_i` (observed inclusion minus its probability).
+    /// `v_i = b_i − g_i` (observed inclusion minus its probability). `U` is kept as
+    /// `X = Σ (a aᵀ − a Pᵀ − P aᵀ)` (`U = X + S`): the indicators are sparse, so a station
+    /// costs one outer product (`S`, upper triangle only), not two.
     pub u: [[f64; K]; K],
     pub w: [f64; K],
     pub v2: f64,
@@ -257,22 +260,21 @@ impl<const K: usize> ShareNull<K> {
             return;
         }
         let v = inc - g;
-        let mut u = [0.0; K];
-        for a in 0..K {
-            u[a] = obs[a] - p[a];
-        }
         for a in 0..K {
             self.e[a] += p[a];
             self.h[a] += g * p[a];
-            self.w[a] += v * u[a];
+            self.w[a] += v * (obs[a] - p[a]);
             if p[a] != 0.0 {
-                for b in 0..K {
-                    self.s[a][b] += p[a] * p[b];
+                let pa = p[a];
+                for b in a..K {
+                    self.s[a][b] += pa * p[b];
                 }
             }
-            if u[a] != 0.0 {
+            if obs[a] != 0.0 {
+                let oa = obs[a];
                 for b in 0..K {
-                    self.u[a][b] += u[a] * u[b];
+                    self.u[a][b] += oa * (obs[b] - p[b]);
+                    self.u[b][a] -= p[b] * oa;
                 }
             }
         }
@@ -298,6 +300,12 @@ impl<const K: usize> ShareNull<K> {
         self.m += o.m;
     }
 
+    /// `S[a][b]` (stored as its upper triangle).
+    #[inline]
+    fn s_at(&self, a: usize, b: usize) -> f64 {
+        if a <= b { self.s[a][b] } else { self.s[b][a] }
+    }
+
     /// Expected shares `e_d = E_d / G` among the counts that pass the filter.
     pub fn shares(&self) -> [f64; K] {
         let mut e = self.e;
@@ -317,7 +325,7 @@ impl<const K: usize> ShareNull<K> {
             for b in 0..K {
                 let diag = if a == b { self.e[a] } else { 0.0 };
                 let first = diag - self.e[a] * e[b] - e[a] * self.e[b] + self.g * e[a] * e[b];
-                let second = self.s[a][b] - self.h[a] * e[b] - e[a] * self.h[b] + self.g2 * e[a] * e[b];
+                let second = self.s_at(a, b) - self.h[a] * e[b] - e[a] * self.h[b] + self.g2 * e[a] * e[b];
                 c[a][b] = first - second;
             }
         }
@@ -344,7 +352,8 @@ impl<const K: usize> ShareNull<K> {
         let mut c = [[0.0; K]; K];
         for a in 0..K {
             for b in 0..K {
-                c[a][b] = self.u[a][b] - e[a] * self.w[b] - self.w[a] * e[b] + self.v2 * e[a] * e[b];
+                let u = self.u[a][b] + self.s_at(a, b);
+                c[a][b] = u - e[a] * self.w[b] - self.w[a] * e[b] + self.v2 * e[a] * e[b];
             }
         }
         c
