@@ -649,9 +649,13 @@ fn exact_null_matches_monte_carlo() {
 /// Power per fraud kind of `tallyscope simulate` (20,000 stations, 40 replicates each): the
 /// rejection rate at α = 0.05 of each national digit test, with the exact null (the
 /// default p) and with the uniform / Benford null it replaces (`p_uniform`, `p_benford`),
-/// printed as a table. Asserted: on invented protocols the exact null finds them as often
-/// as the uniform one did, for the tests that exist for them (last digits of the leader
-/// and pooled, C05s).
+/// printed as a table. The uniform rates are not powers at α: on these clean elections the
+/// uniform pooled test rejects 88% and C05s 8.7% (`exact_null_calibrated_on_simulated_elections`).
+/// Measured (40 replicates, invented:0.02:0.8): pooled last digits 0.70 (uniform 1.0),
+/// C05s 0.275 (0.475), the leader's last digits 0.125 (0.175): the exact null centred on
+/// each station's own count explains part of an invented digit at small counts as
+/// arithmetic, a loss the lead should weigh (see the closing note). Asserted: the pooled
+/// exact test still finds 2% invented protocols at least half of the time.
 #[test]
 fn power_by_fraud_kind() {
     use tallyscope::simulate::{SimConfig, simulate};
@@ -664,10 +668,8 @@ fn power_by_fraud_kind() {
         });
         print_rates(&format!("power {spec}"), &rej);
         if spec == "invented:0.02:0.8" {
-            for t in ["digits.last.chi2.Candidate A", "digits.last.chi2.pooled", "digits.C05s"] {
-                let (k, n, old) = rej[t];
-                assert!(k + 1 >= old, "{t}: exact {k}/{n}, uniform {old}/{n}");
-            }
+            let (k, n, _) = rej["digits.last.chi2.pooled"];
+            assert!(2 * k >= n, "pooled last digits: {k}/{n}");
         }
     }
 }
