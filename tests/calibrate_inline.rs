@@ -88,8 +88,6 @@ fn invalid_nulls_are_marked_not_applicable_on_small_stations() {
         "digits.2bl.chi2.pooled#p_benford",
         "digits.2bl.chi2.Candidate A#p_benford",
         "digits._2BL#p_benford",
-        "digits.last.chi2.Candidate E",
-        "digits.last.chi2.pooled",
     ] {
         let r = row(&c, t, "nation");
         assert!(r.rate() > 0.08, "{t}: rate {}", r.rate());
@@ -97,8 +95,10 @@ fn invalid_nulls_are_marked_not_applicable_on_small_stations() {
         assert!(c.not_applicable(t, "nation"));
     }
     // ... while the integer test (exact null, conditional on each station's counts) stays
-    // valid. (The leader's last digit, with counts around 60, is borderline here: 10/100.)
-    for t in ["integer.either", "integer.turnout"] {
+    // valid, and so do the last digits of small counts now that their null is the exact
+    // per-station one (stats::digits::exact; under the uniform null both were marked not
+    // applicable here).
+    for t in ["integer.either", "integer.turnout", "digits.last.chi2.Candidate E", "digits.last.chi2.pooled"] {
         let r = row(&c, t, "nation");
         assert!(r.rate() <= 0.09, "{t}: rate {}", r.rate());
         assert!(!c.not_applicable(t, "nation"));
@@ -207,9 +207,9 @@ fn apply_fills_results_of_the_battery() {
     assert!(filled > 40, "{filled}");
     let r = a.nation("integer.either").unwrap();
     assert_eq!(r.calibrated_alpha, Some(row(c, "integer.either", "nation").rate()));
+    // the 2BL's default p is the exact per-station null's: replicated inline
     let r = a.nation("digits.2bl.chi2.pooled").unwrap();
-    assert!(r.calibrated_alpha.is_none());
-    assert!(r.notes.iter().any(|n| n == inline::RESAMPLED_NOTE));
+    assert_eq!(r.calibrated_alpha, Some(row(c, "digits.2bl.chi2.pooled", "nation").rate()));
     assert_eq!(r.extra.get("calibrated_alpha_benford"), Some(&row(c, "digits.2bl.chi2.pooled#p_benford", "nation").rate()));
     let reg = a.results.iter().find(|r| r.test == "digits.P05s" && r.scope.starts_with("region:")).unwrap();
     assert_eq!(reg.calibrated_alpha, Some(row(c, "digits.P05s", "region").rate()));
