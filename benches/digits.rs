@@ -14,6 +14,9 @@ fn bench(c: &mut Criterion) {
     if p.exists() {
         let e = tallyscope::ingest::load(&p, &tallyscope::ingest::Options::default()).unwrap().election;
         c.bench_function("digits/2018/nation", |b| b.iter(|| analyze(&e, &fast()).unwrap()));
+        // the exact per-station nulls alone (one binomial walk per station and count)
+        let focus = e.leader().unwrap_or(0);
+        c.bench_function("digits/2018/exact_nulls", |b| b.iter(|| exact_election(&e, focus, 10, 100)));
         c.bench_function("digits/2018/nation+regions", |b| b.iter(|| analyze(&e, &DigitOptions { regions: true, ..fast() }).unwrap()));
         let mut g = c.benchmark_group("digits/2018/resampled");
         g.sample_size(10);

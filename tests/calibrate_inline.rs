@@ -88,8 +88,9 @@ fn invalid_nulls_are_marked_not_applicable_on_small_stations() {
         "digits.2bl.chi2.pooled#p_benford",
         "digits.2bl.chi2.Candidate A#p_benford",
         "digits._2BL#p_benford",
+        // the smallest candidate's counts at 100–300-voter stations: even the exact
+        // per-station null over-rejects (its smoothing of steeply falling small counts)
         "digits.last.chi2.Candidate E",
-        "digits.last.chi2.pooled",
     ] {
         let r = row(&c, t, "nation");
         assert!(r.rate() > 0.08, "{t}: rate {}", r.rate());
@@ -97,8 +98,11 @@ fn invalid_nulls_are_marked_not_applicable_on_small_stations() {
         assert!(c.not_applicable(t, "nation"));
     }
     // ... while the integer test (exact null, conditional on each station's counts) stays
-    // valid. (The leader's last digit, with counts around 60, is borderline here: 10/100.)
-    for t in ["integer.either", "integer.turnout"] {
+    // valid, and so do the last digits of small counts now that their null is the exact
+    // per-station one (stats::digits::exact; under the uniform null the pooled test was marked not
+    // applicable here).
+    // (pooled last digits: 0.08 of 100 measured, at the threshold, not above it)
+    for t in ["integer.either", "integer.turnout", "digits.last.chi2.pooled"] {
         let r = row(&c, t, "nation");
         assert!(r.rate() <= 0.09, "{t}: rate {}", r.rate());
         assert!(!c.not_applicable(t, "nation"));
@@ -207,9 +211,9 @@ fn apply_fills_results_of_the_battery() {
     assert!(filled > 40, "{filled}");
     let r = a.nation("integer.either").unwrap();
     assert_eq!(r.calibrated_alpha, Some(row(c, "integer.either", "nation").rate()));
+    // the 2BL's default p is the exact per-station null's: replicated inline
     let r = a.nation("digits.2bl.chi2.pooled").unwrap();
-    assert!(r.calibrated_alpha.is_none());
-    assert!(r.notes.iter().any(|n| n == inline::RESAMPLED_NOTE));
+    assert_eq!(r.calibrated_alpha, Some(row(c, "digits.2bl.chi2.pooled", "nation").rate()));
     assert_eq!(r.extra.get("calibrated_alpha_benford"), Some(&row(c, "digits.2bl.chi2.pooled#p_benford", "nation").rate()));
     let reg = a.results.iter().find(|r| r.test == "digits.P05s" && r.scope.starts_with("region:")).unwrap();
     assert_eq!(reg.calibrated_alpha, Some(row(c, "digits.P05s", "region").rate()));
@@ -252,6 +256,9 @@ fn russia_2018_inline_calibration() {
         assert!(!c.not_applicable(t, "nation"), "{t}");
     }
     // Loose time bound for a loaded 2-core machine (the budget is measured by the bench).
+    // The exact digit nulls of every replicate (one binomial walk per station and count,
+    // per-commission accumulators) raised it from under 0.25 s to 0.85 s per replicate
+    // (measured, loaded machine): a regression the digits branch reports, not hides.
     let per_rep = secs / opt.reps as f64;
-    assert!(per_rep < 0.25, "{per_rep} s per replicate");
+    assert!(per_rep < 1.5, "{per_rep} s per replicate");
 }

@@ -1,9 +1,10 @@
-//! Last-digit and 2BL tests (src/stats/digits.rs): numbers against scipy, the expectations
+//! Last-digit and 2BL tests (src/stats/digits/): numbers against scipy, the expectations
 //! against their formulas, calibration and power on simulated elections, and Russia 2018.
 //!
 //! Independent numbers come from `python3 tests/independent/digits.py` (scipy 1.17.1,
 //! numpy 2.4.6); its output is quoted next to each assertion.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -286,23 +287,36 @@ fn russia_2018() {
         );
     }
     assert_eq!((r.included, r.excluded_abroad), (97_299, 400));
-    // ~12 ms alone on 2 cores (bench); generous bound because other tests run in parallel
-    assert!(t_nation.as_secs_f64() < 0.2, "{t_nation:?}");
+    // The exact per-station nulls dominate: 0.56 s in the bench (digits/2018/exact_nulls,
+    // 2 shared cores); ~12 ms before them. Generous bound: other tests run in parallel.
+    assert!(t_nation.as_secs_f64() < 3.0, "{t_nation:?}");
     let p = |name: &str| r.get(name).unwrap_or_else(|| panic!("{name}")).p.unwrap();
-    // DESIGN.md: every minor candidate fails the naive chi-square. Checked: all seven
-    // minor candidates have p < 1e-30; the leader does not reject (chi2 13.10, p 0.158).
+    // DESIGN.md: every minor candidate fails the naive (uniform) chi-square, now the
+    // descriptive p_uniform: all seven minor candidates p < 1e-30; the leader does not
+    // reject (chi2 13.10, p 0.158). The exact per-station null (the default p): Putin
+    // 10.43 (p 0.317); Grudinin, Zhirinovsky, Sobchak, Titov, Yavlinsky p > 0.15; Baburin
+    // (p 5e-50) and Suraykin (7e-89), whose counts are mostly below 10, still reject, and
+    // their calibration marks them not applicable (the inline calibration rejects 100% of
+    // clean replicates shaped like this file for them).
     let putin = "Путин Владимир Владимирович";
     for c in &e.candidates {
         let t = r.get(&format!("digits.last.chi2.{c}")).unwrap();
         if c == putin {
-            close(t.statistic, 13.101538, 1e-6);
-            assert!((t.p.unwrap() - 0.158).abs() < 0.001);
+            close(t.extra["chi2_uniform"], 13.101538, 1e-6);
+            assert!((t.extra["p_uniform"] - 0.158).abs() < 0.001);
+            assert!((t.p.unwrap() - 0.317).abs() < 0.001, "{:?}", t.p);
             assert_eq!(t.n, 97_028);
         } else {
-            assert!(t.p.unwrap() < 1e-30, "{c}: {:?}", t.p);
+            assert!(t.extra["p_uniform"] < 1e-30, "{c}: {:?}", t.extra["p_uniform"]);
+            if c.starts_with("Бабурин") || c.starts_with("Сурайкин") {
+                assert!(t.p.unwrap() < 1e-40, "{c}: {:?}", t.p);
+            } else {
+                assert!(t.p.unwrap() > 0.15, "{c}: {:?}", t.p);
+            }
         }
     }
-    assert!(p("digits.last.chi2.pooled") < 1e-300);
+    assert!(r.get("digits.last.chi2.pooled").unwrap().extra["p_uniform"] < 1e-300);
+    assert!((1e-10..1e-8).contains(&p("digits.last.chi2.pooled")));
     // repeated 0.1117 and adjacent 0.2175 of 376,617 counts ≥ 10: both above expectation
     // (small counts again: minor candidates' counts 10–20 are "adjacent"/"repeated" often)
     let rep = r.get("digits.last.repeated").unwrap();
@@ -312,10 +326,13 @@ fn russia_2018() {
     // EFT statistics of the leader
     let lastc = r.get("digits.LastC").unwrap();
     assert!((lastc.statistic - 4.47999).abs() < 1e-4);
-    assert!((p("digits.LastC") - 0.030).abs() < 0.001);
+    assert!((lastc.extra["p_uniform"] - 0.030).abs() < 0.001);
+    assert!((p("digits.LastC") - 0.120).abs() < 0.001);
     assert!((r.get("digits.C05s").unwrap().statistic - 0.20213).abs() < 1e-4);
     let p05 = r.get("digits.P05s").unwrap();
-    assert!((p05.statistic - 0.21894).abs() < 1e-4 && p05.p.unwrap() < 1e-40, "{p05:?}");
+    assert!((p05.statistic - 0.21894).abs() < 1e-4 && p05.extra["p_uniform"] < 1e-40, "{p05:?}");
+    // the exact null of each station's rounded turnout: still rejects (p 7e-13)
+    assert!(p05.p.unwrap() < 1e-10, "{p05:?}");
     let m2 = r.get("digits._2BL").unwrap();
     assert!((m2.statistic - 4.01544).abs() < 1e-4);
     assert!(m2.extra["p_benford"] < 1e-70);
@@ -433,4 +450,256 @@ fn per_commission_runs_find_the_invented_commission() {
     // The commission list carries it as evidence.
     let u = a.commissions.iter().find(|u| u.path.last().map(String::as_str) == Some(target)).unwrap();
     assert!(u.evidence.iter().any(|e| e.name == "last-digit chi-square (pooled)" && e.points > 2.0), "{:?}", u.evidence);
+}
+
+// ---------------------------------------------------------------------------------------
+// The exact per-station null (issue: digit tests that hold where counts are small)
+
+/// Options for the calibration loops: no resampling, no bootstrap, nation only.
+fn exact_only() -> DigitOptions {
+    DigitOptions { resample: ResampleOptions { draws: 0, ..Default::default() }, regions: false, bootstrap: 0, ..Default::default() }
+}
+
+/// Type-I rates at α = 0.05 of every national digit test with a p over `reps` clean elections.
+fn type_one(reps: u64, make: &dyn Fn(u64) -> tallyscope::Election) -> BTreeMap<String, (usize, usize, usize)> {
+    let mut rej: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut sw: BTreeMap<String, usize> = BTreeMap::new();
+    for s in 0..reps {
+        let e = make(s);
+        let r = analyze(&e, &exact_only()).unwrap();
+        for t in &r.nation {
+            let Some(p) = t.p else { continue };
+            let x = rej.entry(t.test.clone()).or_default();
+            x.0 += (p <= 0.05) as usize;
+            x.1 += 1;
+            let old = t.extra.get("p_uniform").or(t.extra.get("p_benford")).copied().unwrap_or(f64::NAN);
+            x.2 += (old <= 0.05) as usize;
+            *sw.entry(t.test.clone()).or_default() += (t.extra.get("p_model").copied().unwrap_or(f64::NAN) <= 0.05) as usize;
+        }
+    }
+    eprintln!("model covariance (descriptive p_model): {:?}", sw.iter().map(|(k, v)| (k.clone(), *v as f64 / reps as f64)).collect::<Vec<_>>());
+    rej
+}
+
+fn print_rates(what: &str, rej: &BTreeMap<String, (usize, usize, usize)>) {
+    for (t, (k, n, old)) in rej {
+        eprintln!("{what}: {t:32} exact {:.3}  uniform/Benford {:.3}  ({n})", *k as f64 / *n as f64, *old as f64 / *n as f64);
+    }
+}
+
+fn assert_rates(rej: &BTreeMap<String, (usize, usize, usize)>) {
+    for (t, (k, n, _)) in rej {
+        let rate = *k as f64 / *n as f64;
+        assert!((0.03..=0.07).contains(&rate), "{t}: {rate}");
+    }
+}
+
+/// Every digit test's exact null holds on clean elections with small counts (`digits::sim`:
+/// 2,000 stations of lognormal size, median 1,000; shares around (0.6, 0.25, 0.1, 0.05),
+/// so the 5% candidate has tens of votes per station), 600 replicates: each rate in
+/// [0.03, 0.07]. The uniform null of the 5% candidate rejects almost always (printed).
+#[test]
+fn exact_null_calibrated_on_clean_elections() {
+    let t0 = Instant::now();
+    let rej = type_one(600, &|s| generate(&SimOptions { seed: 40_000 + s, ..Default::default() }).0);
+    print_rates("digits::sim 2000", &rej);
+    eprintln!("{:?}", t0.elapsed());
+    assert_rates(&rej);
+}
+
+/// The same on `tallyscope simulate`'s clean elections (5 candidates, logit-normal
+/// effects by region, commission and station; 5,000 stations, 300 replicates).
+#[test]
+fn exact_null_calibrated_on_simulated_elections() {
+    use tallyscope::simulate::{SimConfig, simulate};
+    let t0 = Instant::now();
+    let rej = type_one(300, &|s| simulate(&SimConfig { stations: 5_000, seed: 50_000 + s, ..SimConfig::default() }).unwrap().election());
+    print_rates("simulate 5000", &rej);
+    eprintln!("{:?}", t0.elapsed());
+    assert_rates(&rej);
+}
+
+/// `P(Binomial(n, x/n) = k)` by the textbook formula, for the hand computations.
+fn pmf_direct(k: u64, n: u64, x: u64) -> f64 {
+    let p = x as f64 / n as f64;
+    let mut c = 1.0f64;
+    for i in 0..k {
+        c = c * (n - i) as f64 / (i + 1) as f64;
+    }
+    c * p.powi(k as i32) * (1.0 - p).powi((n - k) as i32)
+}
+
+/// The exact null on a 3-station fixture, against a hand computation: station A 1 of 2
+/// votes (P(X=1) = 1/2, P(X=2) = 1/4), B 2 of 3 (P = 6/27, 12/27, 8/27 for 1, 2, 3), C 10 of
+/// 10 (certain). Filter `X ≥ 1`: E = (1, 1/2 + 6/27, 1/4 + 12/27, 8/27, 0, …),
+/// G = 3/4 + 26/27 + 1; e = E/G. Var(wᵀY) = Σ_i Var(wᵀZ_i), `Z_i = (δ_digit − e)·1(X_i ≥ 1)`,
+/// enumerated outcome by outcome.
+#[test]
+fn exact_null_by_hand() {
+    let st = [(1u64, 2u64), (2, 3), (10, 10)];
+    let mut null = ShareNull::<10>::default();
+    for &(x, n) in &st {
+        let s = station_digits(x, n, 1, false);
+        let a = {
+            let mut a = [0.0; 10];
+            a[(x % 10) as usize] = 1.0;
+            a
+        };
+        null.add(&s.last, s.g(), &a, 1.0);
+    }
+    let e_hand = [1.0, 0.5 + 6.0 / 27.0, 0.25 + 12.0 / 27.0, 8.0 / 27.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let g_hand = 0.75 + 26.0 / 27.0 + 1.0;
+    for d in 0..10 {
+        assert!((null.e[d] - e_hand[d]).abs() < 1e-14, "E{d} {} {}", null.e[d], e_hand[d]);
+        assert!((null.shares()[d] - e_hand[d] / g_hand).abs() < 1e-14);
+    }
+    assert!((null.g - g_hand).abs() < 1e-14);
+    let e: Vec<f64> = e_hand.iter().map(|x| x / g_hand).collect();
+    let w = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    let mut var = 0.0;
+    for &(x, n) in &st {
+        // outcomes k = 0..=n: wᵀZ = (w_d − wᵀe)·1(k ≥ 1)
+        let we: f64 = w.iter().zip(&e).map(|(a, b)| a * b).sum();
+        let (mut m1, mut m2) = (0.0, 0.0);
+        for k in 0..=n {
+            let pk = pmf_direct(k, n, x);
+            let z = if k >= 1 { w[(k % 10) as usize] - we } else { 0.0 };
+            m1 += pk * z;
+            m2 += pk * z * z;
+        }
+        var += m2 - m1 * m1;
+    }
+    // observed: digits 1, 2, 0 of the three counts
+    let obs = [1u64, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+    let (t, sd) = null.linear(&obs, 3, &w);
+    let t_hand = 0.0 + 1.0 + 2.0 - 3.0 * w.iter().zip(&e).map(|(a, b)| a * b).sum::<f64>();
+    assert!((t - t_hand).abs() < 1e-12, "{t} {t_hand}");
+    assert!((sd * sd - var).abs() < 1e-12, "{} {var}", sd * sd);
+}
+
+/// The exact null against a Monte Carlo of the same model (20,000 draws of every station
+/// of a fixture as Binomial(n, x/n)): expected digit counts (last, second, pairs, P05s of
+/// the shares) within 4 Monte Carlo standard errors, and the variances of the linear
+/// statistics (mean last digit, share of 0/5, mean second digit, repeated pairs) within 5%
+/// (the Monte Carlo variance's relative sd is √(2/20,000) = 1%).
+#[test]
+fn exact_null_matches_monte_carlo() {
+    use rand::SeedableRng;
+    use rand_distr::{Binomial, Distribution};
+    let st: Vec<(u64, u64)> = vec![(12, 400), (35, 900), (7, 60), (150, 600), (3, 1000), (10, 11), (480, 1300), (1500, 2100), (25, 120), (64, 64), (99, 450), (11, 2000)];
+    let mut null = ExactUnit::new(1);
+    let mut p05 = 0.0;
+    for &(x, n) in &st {
+        null.add_station(std::iter::once(x as u32), n, 0, 10, true, None);
+        p05 += station_p05(x, n);
+    }
+    let last = &null.last[0];
+    let second = &null.second[0];
+    let draws = 20_000;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(77);
+    let mut sum_last = [0.0f64; 10];
+    let mut sum_second = [0.0f64; 10];
+    let (mut sum_pairs, mut sum_p05) = ([0.0f64; 2], 0.0);
+    let (e_last, e_second, e_pairs) = (last.shares(), second.shares(), null.pairs.shares());
+    let mut stats: Vec<[f64; 4]> = Vec::new();
+    for _ in 0..draws {
+        let (mut hl, mut h2, mut pr) = ([0u64; 10], [0u64; 10], PairTally::default());
+        let mut k05 = 0.0;
+        for &(x, n) in &st {
+            let k = Binomial::new(n, x as f64 / n as f64).unwrap().sample(&mut rng) as u32;
+            if k >= 10 {
+                hl[last_digit(k)] += 1;
+                h2[second_digit(k).unwrap()] += 1;
+                pr.add(k);
+            }
+            k05 += (round_pct(k, n as u32) % 5 == 0) as u8 as f64;
+        }
+        for d in 0..10 {
+            sum_last[d] += hl[d] as f64;
+            sum_second[d] += h2[d] as f64;
+        }
+        sum_pairs[0] += pr.repeated as f64;
+        sum_pairs[1] += pr.adjacent as f64;
+        sum_p05 += k05;
+        let nl: u64 = hl.iter().sum();
+        let n2: u64 = h2.iter().sum();
+        let y_mean: f64 = (0..10).map(|d| d as f64 * (hl[d] as f64 - e_last[d] * nl as f64)).sum();
+        let y05 = (hl[0] + hl[5]) as f64 - (e_last[0] + e_last[5]) * nl as f64;
+        let y2: f64 = (0..10).map(|d| d as f64 * (h2[d] as f64 - e_second[d] * n2 as f64)).sum();
+        let yr = pr.repeated as f64 - e_pairs[0] * pr.n as f64;
+        stats.push([y_mean, y05, y2, yr]);
+    }
+    let dr = draws as f64;
+    let check = |what: &str, mc_sum: f64, exact: f64, var_one: f64| {
+        let se = (var_one / dr).sqrt().max(1e-9);
+        eprintln!("{what}: exact {exact:.5}, Monte Carlo {:.5} (se {se:.5})", mc_sum / dr);
+        assert!((mc_sum / dr - exact).abs() < 4.0 * se, "{what}: exact {exact}, MC {}", mc_sum / dr);
+    };
+    for d in 0..10 {
+        // a count is a sum of independent Bernoullis: variance ≤ its mean
+        check(&format!("last d{d}"), sum_last[d], last.e[d], last.e[d]);
+        check(&format!("second d{d}"), sum_second[d], second.e[d], second.e[d]);
+    }
+    check("repeated", sum_pairs[0], null.pairs.e[0], null.pairs.e[0]);
+    check("adjacent", sum_pairs[1], null.pairs.e[1], null.pairs.e[1]);
+    check("P05s.share", sum_p05, p05, p05);
+    assert!((null.p05_share.e[0] - p05).abs() < 1e-12);
+    let digits = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    let is05 = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+    let zero = [0u64; 10];
+    let exact_var = [
+        last.linear(&zero, 0, &digits).1.powi(2),
+        last.linear(&zero, 0, &is05).1.powi(2),
+        second.linear(&zero, 0, &digits).1.powi(2),
+        null.pairs.linear(&[0, 0], 0, &[1.0, 0.0]).1.powi(2),
+    ];
+    for (c, what) in ["mean last digit", "share 0/5", "mean second digit", "repeated pairs"].iter().enumerate() {
+        let m = stats.iter().map(|s| s[c]).sum::<f64>() / dr;
+        let v = stats.iter().map(|s| (s[c] - m).powi(2)).sum::<f64>() / (dr - 1.0);
+        eprintln!("{what}: mean {m:.4} (0 exact), variance exact {:.4}, Monte Carlo {v:.4}", exact_var[c]);
+        assert!((v / exact_var[c] - 1.0).abs() < 0.05, "{what}: {v} vs {}", exact_var[c]);
+        assert!(m.abs() < 4.0 * (v / dr).sqrt(), "{what}: mean {m}");
+    }
+}
+
+/// Power per fraud kind of `tallyscope simulate` (20,000 stations, 40 replicates each): the
+/// rejection rate at α = 0.05 of each national digit test, with the exact null (the
+/// default p) and with the uniform / Benford null it replaces (`p_uniform`, `p_benford`),
+/// printed as a table. The uniform rates are not powers at α: on these clean elections the
+/// uniform pooled test rejects 88% and C05s 8.7% (`exact_null_calibrated_on_simulated_elections`).
+/// Measured (40 replicates, invented:0.02:0.8): pooled last digits 0.70 (uniform 1.0),
+/// C05s 0.275 (0.475), the leader's last digits 0.125 (0.175): the exact null centred on
+/// each station's own count explains part of an invented digit at small counts as
+/// arithmetic, a loss the lead should weigh (see the closing note). Asserted: the pooled
+/// exact test still finds 2% invented protocols at least half of the time.
+#[test]
+fn power_by_fraud_kind() {
+    use tallyscope::simulate::{SimConfig, simulate};
+    let reps = 40;
+    for spec in ["invented:0.02:0.8", "invented:0.005:0.8", "integer:0.05:5", "copy:0.02"] {
+        let rej = type_one(reps, &|s| {
+            simulate(&SimConfig { stations: 20_000, seed: 60_000 + s, frauds: vec![spec.parse().unwrap()], ..SimConfig::default() })
+                .unwrap()
+                .election()
+        });
+        print_rates(&format!("power {spec}"), &rej);
+        if spec == "invented:0.02:0.8" {
+            let (k, n, _) = rej["digits.last.chi2.pooled"];
+            assert!(2 * k >= n, "pooled last digits: {k}/{n}");
+        }
+    }
+}
+
+/// Many stations and a small candidate (2.5%: counts of 10–40), where the binomial
+/// smoothing of each count's null could show (printed; 100 replicates of 25,000 stations).
+/// Measured: every rate in [0.01, 0.09] (LastC 0.01, _2BL 0.09), the 2.5% candidate's last
+/// digits 0.05 (uniform null 1.0). A second-order (Richardson) correction of the smoothing,
+/// `2·P[Bin(n, x/n)] − P[Bin(2n, x/n) − x]`, was tried and changed nothing measurable here.
+#[test]
+#[ignore = "measurement, about a minute"]
+fn exact_null_small_candidate_many_stations() {
+    let rej = type_one(100, &|s| {
+        generate(&SimOptions { seed: 70_000 + s, stations: 25_000, shares: vec![0.5, 0.3, 0.175, 0.025], ..Default::default() }).0
+    });
+    print_rates("digits::sim 25000 small", &rej);
 }

@@ -86,19 +86,19 @@ pub fn reading(r: &TestResult) -> String {
     }
     if let Some(c) = t.strip_prefix("digits.last.chi2.") {
         let who = if c == "pooled" { "all candidates' counts".to_string() } else { format!("{c}'s counts") };
-        return format!("last digits of {who} against uniform: χ² = {:.1} (9 df, {} counts)", r.statistic, thousands(r.n as u64));
+        return format!("last digits of {who} against the exact per-station null: χ² = {:.1} (9 df, {} counts)", r.statistic, thousands(r.n as u64));
     }
     if let Some(c) = t.strip_prefix("digits.2bl.chi2.") {
         let who = if c == "pooled" { "all candidates' counts".to_string() } else { format!("{c}'s counts") };
         return format!("second digits of {who}: χ² = {:.1} against the expected frequencies ({} counts)", r.statistic, thousands(r.n as u64));
     }
     match t {
-        "digits.last.repeated" => format!("{} of counts end in two equal digits (10% expected)", pct(r.statistic)),
-        "digits.last.adjacent" => format!("{} of counts end in two adjacent digits (18% expected)", pct(r.statistic)),
-        "digits.LastC" => format!("mean last digit of the leader's counts {:.3} (4.5 expected)", r.statistic),
-        "digits.C05s" => format!("{} of the leader's counts end in 0 or 5 (20% expected)", pct(r.statistic)),
-        "digits.P05s" => format!("{} of rounded turnout percentages end in 0 or 5 (20% expected)", pct(r.statistic)),
-        "digits.P05s.share" => format!("{} of the leader's rounded percentages end in 0 or 5 (20% expected)", pct(r.statistic)),
+        "digits.last.repeated" => format!("{} of counts end in two equal digits ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "10%".into())),
+        "digits.last.adjacent" => format!("{} of counts end in two adjacent digits ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "18%".into())),
+        "digits.LastC" => format!("mean last digit of the leader's counts {:.3} ({} expected)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_else(|| "4.5".into())),
+        "digits.C05s" => format!("{} of the leader's counts end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
+        "digits.P05s" => format!("{} of rounded turnout percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
+        "digits.P05s.share" => format!("{} of the leader's rounded percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
         "digits._2BL" => format!("mean second digit of the leader's counts {:.3} ({} under Benford)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_default()),
         "fingerprint.f_incremental" => format!("the Klimek model puts {} of stations under incremental fraud", pct(r.statistic)),
         "fingerprint.f_extreme" => format!("the Klimek model puts {} of stations under extreme fraud", pct(r.statistic)),

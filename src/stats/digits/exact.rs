@@ -1,0 +1,617 @@
+//! The exact per-station digit null (issue: "digit tests that hold where counts are small").
+//!
+//! # The model
+//!
+//! Station `i`'s count is `X_i ~ Binomial(n_i, p̂_i)`, independently, with `n_i` the
+//! station's relevant total (valid votes `V`, or the sum of the candidates' votes where `V`
+//! is missing, for candidate counts; registered voters `N` for the turnout numerator) and
+//! **the station's own** `p̂_i = x_i / n_i`, as the integer-percentage test (Kobak,
+//! Shpilkin & Pshenichnikov 2016) redraws each station. Why the station's own `p̂` and not
+//! one shrunk toward its commission: the question is about *digits*, i.e. local
+//! arithmetic, not about shares. Centring each station's null on its own count makes the
+//! expected digit frequencies those of counts of this size (a station with 12 votes for a
+//! minor candidate expects its last digit near 2 and its counts ≥ 10 to favour low last
+//! digits, by arithmetic alone), whatever the shares are between stations. A commission
+//! `p` would replace each station's spread by a binomial one: real stations scatter more
+//! than that between each other (overdispersion), and the digit distribution of small
+//! counts depends on that spread, so the shrunk null would fail where counts are small,
+//! which is exactly where the uniform null fails.
+//!
+//! # Filters, exactly
+//!
+//! The tests count digits of counts `≥ min` only (10 by default). Each station contributes
+//! its probability `g_i = P(X_i ≥ min)` of passing the filter and its unconditional
+//! probabilities `P_id = P(X_i ≥ min, digit(X_i) = d)` (so `Σ_d P_id = g_i`); every station
+//! is used, whatever its own count, so that the filter is applied to the model as it is to
+//! the data (no pile-up of the null at the threshold). The expected share of digit `d` is
+//! `e_d = Σ_i P_id / Σ_i g_i`, and the observed tally `O` is compared with `e · O_tot`,
+//! `O_tot` the number of observed counts that passed the filter: the statistic is built on
+//! `Y_d = O_d − e_d O_tot`, whose mean under the model is exactly zero and whose covariance
+//! is exact (stations independent, each a categorical variable over the ten digits and
+//! "filtered out"):
+//!
+//! `Cov(Y) = Σ_i Cov(Z_i)`, `Z_i = δ_{digit} − e` if `X_i ≥ min`, else 0, i.e.
+//! `Cov(Y) = diag(E) − E eᵀ − e Eᵀ + G e eᵀ − [S − H eᵀ − e Hᵀ + G₂ e eᵀ]`
+//! with `E = Σ_i P_i`, `S = Σ_i P_i P_iᵀ`, `H = Σ_i g_i P_i`, `G = Σ_i g_i`, `G₂ = Σ_i g_i²`.
+//!
+//! # Statistics and p-values (with either covariance)
+//!
+//! * chi-square (last digits, second digits): `Q = Yᵀ Cov(Y)⁺ Y` (generalised inverse from
+//!   the eigen-decomposition, eigenvalues below 1e-10 of the largest dropped), χ² with
+//!   `df = rank` (9 wherever stations vary); the asymptotic distribution of a quadratic
+//!   form in the Poisson-multinomial's covariance. Pearson's `Σ (O − E)²/E` would not be
+//!   χ²(9) here: stations with different digit distributions make the multinomial
+//!   covariance wrong.
+//! * means (LastC, _2BL) and shares (C05s, P05s, repeated and adjacent pairs): the linear
+//!   statistic `wᵀ Y` (`w` the digit values or the indicator of the digits counted), divided
+//!   by its exact sd `√(wᵀ Cov(Y) w)`, two-sided normal.
+//!
+//! # Model or sandwich covariance (the default: sandwich)
+//!
+//! The model covariance above treats each station's expected digits `P_i` as fixed, but
+//! they are computed from the station's own count: where the binomial spread `σ_i` is not
+//! wide against the digit's period (second digits: cells 10 or 100 counts wide; last two
+//! digits: period 100; rounded percentages: period `5·n/100`), `P_i` follows the observed
+//! digit and `Y` varies less than the model says, so the tests turn conservative
+//! (measured on clean `digits::sim` elections, 200 replicates of 5,000 stations: 2BL of the
+//! leader 1%, `_2BL` 1%). The sandwich covariance `Σ_i z_i z_iᵀ`, with
+//! `z_i = (a_i − P_i) − e (b_i − g_i)` the station's centred contribution (`a_i` its
+//! observed digit indicators, `b_i` whether it passed the filter; `Σ_i z_i = Y`), is
+//! consistent whatever that dependence, as long as stations are independent; it is the
+//! default for every test on [`SANDWICH_MIN_COUNTS`] counts or more (same replicates: 2BL
+//! 5%, `_2BL` 6.5%, and every other test in [0.03, 0.07]); below that the model covariance
+//! (the sandwich of a few dozen counts is far too small). The model-covariance p is kept
+//! as `extra.p_model`.
+//!
+//! # The digit probabilities
+//!
+//! `P(X = k)` by the ratio recursion outward from the mode `k = x` (the pmf is
+//! log-concave, so the mass beyond a term `t` with next ratio `r < 1` is below
+//! `t·r/(1 − r)`; a side stops when that bound falls under 1e-16 of the sum so far),
+//! starting from Loader's `dbinom` ([`crate::stats::integer::ln_binom_pmf`]), and summed by
+//! residue (last digit, last two digits) and by second-digit cell. Where the station's
+//! `σ = √(n p̂ q̂)` exceeds [`UNIFORM_SIGMA`] and the count is far above the filter, the last
+//! digit is uniform to far below 1e-12 (`|φ(2πm/10)| ≤ exp(−2σ² sin²(πm/10))`), but the
+//! second digit and the pairs still need the sum, so the walk is always done.
+
+#![allow(unused_imports)]
+use super::*;
+use crate::stats::integer::ln_binom_pmf;
+
+/// Above this `σ` the last digit of a binomial is uniform to `exp(−2σ²·sin²(π/10)) < 1e-12`
+/// (documented, used by the tests' hand computation).
+pub const UNIFORM_SIGMA: f64 = 12.0;
+
+/// Visits `(k, P(X = k))` for `X ~ Binomial(n, x/n)` over all `k` carrying mass (see the
+/// module docs). `x ≤ n`.
+#[inline]
+pub fn walk_binomial(n: u64, x: u64, mut f: impl FnMut(u64, f64)) {
+    if x == 0 || x >= n {
+        f(x.min(n), 1.0);
+        return;
+    }
+    let p = x as f64 / n as f64;
+    let q = (n - x) as f64 / n as f64;
+    let t0 = ln_binom_pmf(x, n, p, q).exp();
+    f(x, t0);
+    let mut acc = t0;
+    let pq = p / q;
+    // upwards
+    let mut t = t0;
+    let mut k = x;
+    while k < n {
+        let r = (n - k) as f64 / (k + 1) as f64 * pq;
+        t *= r;
+        k += 1;
+        f(k, t);
+        acc += t;
+        if r < 1.0 && t * r / (1.0 - r) < 1e-16 * acc {
+            break;
+        }
+    }
+    // downwards
+    let qp = q / p;
+    let mut t = t0;
+    let mut k = x;
+    while k > 0 {
+        let r = k as f64 / (n - k + 1) as f64 * qp;
+        t *= r;
+        k -= 1;
+        f(k, t);
+        acc += t;
+        if r < 1.0 && t * r / (1.0 - r) < 1e-16 * acc {
+            break;
+        }
+    }
+}
+
+/// Second significant digit of `k ≥ 10` from a table (counts below 2^17), else computed.
+#[inline]
+fn second_of(k: u64) -> usize {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| (0..1u32 << 17).map(|c| second_digit(c).unwrap_or(0) as u8).collect());
+    if k < (1 << 17) { t[k as usize] as usize } else { second_digit(k.min(u32::MAX as u64) as u32).unwrap_or(0) }
+}
+
+/// Flags of the last two digits `r = k mod 100`: bit 0 repeated (`a = b`), bit 1 adjacent.
+const PAIR_FLAGS: [u8; 100] = {
+    let mut t = [0u8; 100];
+    let mut r = 0;
+    while r < 100 {
+        let (a, b) = (r / 10, r % 10);
+        if a == b {
+            t[r] |= 1;
+        }
+        if a + 1 == b || b + 1 == a {
+            t[r] |= 2;
+        }
+        r += 1;
+    }
+    t
+};
+
+/// One station's exact digit probabilities for one count (unconditional: `P(X ≥ min,
+/// digit = d)`), see the module docs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StationDigits {
+    /// `P(X ≥ min, last digit = d)`.
+    pub last: [f64; 10],
+    /// `P(X ≥ min2, second digit = d)`, `min2 = max(10, min)`.
+    pub second: [f64; 10],
+    /// `P(X ≥ min2, last two digits repeated)`, `… adjacent`.
+    pub pairs: [f64; 2],
+    /// `P(X ≥ min2)`.
+    pub g2: f64,
+    /// `P(round(100·X/n) ends in 0 or 5)` (filled when asked).
+    pub p05: f64,
+}
+
+impl StationDigits {
+    /// `P(X ≥ min)`.
+    pub fn g(&self) -> f64 {
+        self.last.iter().sum()
+    }
+}
+
+/// The exact digit probabilities of `X ~ Binomial(n, x/n)`; `pct`: also the probability
+/// that `round(100·X/n)` ends in 0 or 5.
+pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
+    let n = n.max(x);
+    let min = min as u64;
+    let min2 = min.max(10);
+    let mut s = StationDigits::default();
+    if n < min && !pct {
+        return s;
+    }
+    walk_binomial(n, x, |k, t| {
+        if k >= min {
+            s.last[(k % 10) as usize] += t;
+        }
+        if k >= min2 {
+            s.second[second_of(k)] += t;
+            s.g2 += t;
+            let f = PAIR_FLAGS[(k % 100) as usize];
+            if f & 1 != 0 {
+                s.pairs[0] += t;
+            }
+            if f & 2 != 0 {
+                s.pairs[1] += t;
+            }
+        }
+        if pct && round_pct_u64(k, n) % 5 == 0 {
+            s.p05 += t;
+        }
+    });
+    s
+}
+
+/// `P(round(100·X/n) ends in 0 or 5)` for `X ~ Binomial(n, x/n)`.
+pub fn station_p05(x: u64, n: u64) -> f64 {
+    let n = n.max(x).max(1);
+    let mut s = 0.0;
+    walk_binomial(n, x, |k, t| {
+        if round_pct_u64(k, n) % 5 == 0 {
+            s += t;
+        }
+    });
+    s
+}
+
+#[inline]
+fn round_pct_u64(x: u64, n: u64) -> u64 {
+    (200 * x + n) / (2 * n)
+}
+
+/// The null of the shares of `K` categories among the counts that pass a filter, summed
+/// over independent stations (module docs): `E`, `S`, `H`, `G`, `G₂`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareNull<const K: usize> {
+    pub e: [f64; K],
+    /// `S = Σ P Pᵀ`, upper triangle (`s[a][b]`, `a ≤ b`).
+    pub s: [[f64; K]; K],
+    pub h: [f64; K],
+    pub g: f64,
+    pub g2: f64,
+    /// Stations added.
+    pub m: u64,
+    /// The empirical (sandwich) sums: `U = Σ u uᵀ`, `W = Σ v u`, `V₂ = Σ v²` with
+    /// `u_i = a_i − P_i` (observed indicators minus their model probabilities) and
+    /// `v_i = b_i − g_i` (observed inclusion minus its probability). `U` is kept as
+    /// `X = Σ (a aᵀ − a Pᵀ − P aᵀ)` (`U = X + S`): the indicators are sparse, so a station
+    /// costs one outer product (`S`, upper triangle only), not two.
+    pub u: [[f64; K]; K],
+    pub w: [f64; K],
+    pub v2: f64,
+}
+
+impl<const K: usize> Default for ShareNull<K> {
+    fn default() -> Self {
+        ShareNull { e: [0.0; K], s: [[0.0; K]; K], h: [0.0; K], g: 0.0, g2: 0.0, m: 0, u: [[0.0; K]; K], w: [0.0; K], v2: 0.0 }
+    }
+}
+
+impl<const K: usize> ShareNull<K> {
+    /// Adds a station with category probabilities `p` (unconditional) and filter
+    /// probability `g ≥ Σ p`; `obs`: the observed category indicators (zero when the
+    /// observed count does not pass the filter) and `inc` whether it passes (0 or 1).
+    #[inline]
+    pub fn add(&mut self, p: &[f64; K], g: f64, obs: &[f64; K], inc: f64) {
+        if g <= 0.0 && inc == 0.0 {
+            return;
+        }
+        let v = inc - g;
+        for a in 0..K {
+            self.e[a] += p[a];
+            self.h[a] += g * p[a];
+            self.w[a] += v * (obs[a] - p[a]);
+            if p[a] != 0.0 {
+                let pa = p[a];
+                for b in a..K {
+                    self.s[a][b] += pa * p[b];
+                }
+            }
+            if obs[a] != 0.0 {
+                let oa = obs[a];
+                for b in 0..K {
+                    self.u[a][b] += oa * (obs[b] - p[b]);
+                    self.u[b][a] -= p[b] * oa;
+                }
+            }
+        }
+        self.g += g;
+        self.g2 += g * g;
+        self.v2 += v * v;
+        self.m += 1;
+    }
+
+    pub fn merge(&mut self, o: &ShareNull<K>) {
+        for a in 0..K {
+            self.e[a] += o.e[a];
+            self.h[a] += o.h[a];
+            self.w[a] += o.w[a];
+            for b in 0..K {
+                self.s[a][b] += o.s[a][b];
+                self.u[a][b] += o.u[a][b];
+            }
+        }
+        self.g += o.g;
+        self.g2 += o.g2;
+        self.v2 += o.v2;
+        self.m += o.m;
+    }
+
+    /// `S[a][b]` (stored as its upper triangle).
+    #[inline]
+    fn s_at(&self, a: usize, b: usize) -> f64 {
+        if a <= b { self.s[a][b] } else { self.s[b][a] }
+    }
+
+    /// Expected shares `e_d = E_d / G` among the counts that pass the filter.
+    pub fn shares(&self) -> [f64; K] {
+        let mut e = self.e;
+        if self.g > 0.0 {
+            for x in e.iter_mut() {
+                *x /= self.g;
+            }
+        }
+        e
+    }
+
+    /// `Cov(Y)`, `Y = O − e·O_tot` (module docs).
+    pub fn cov(&self) -> [[f64; K]; K] {
+        let e = self.shares();
+        let mut c = [[0.0; K]; K];
+        for a in 0..K {
+            for b in 0..K {
+                let diag = if a == b { self.e[a] } else { 0.0 };
+                let first = diag - self.e[a] * e[b] - e[a] * self.e[b] + self.g * e[a] * e[b];
+                let second = self.s_at(a, b) - self.h[a] * e[b] - e[a] * self.h[b] + self.g2 * e[a] * e[b];
+                c[a][b] = first - second;
+            }
+        }
+        c
+    }
+
+    /// `Y = O − e·O_tot` with `O_tot` = `total` (the observed counts passing the filter;
+    /// for categories that exhaust the filter, `Σ O`).
+    pub fn y(&self, obs: &[u64; K], total: u64) -> [f64; K] {
+        let e = self.shares();
+        let mut y = [0.0; K];
+        for a in 0..K {
+            y[a] = obs[a] as f64 - e[a] * total as f64;
+        }
+        y
+    }
+
+    /// The empirical (sandwich) covariance of `Y`: `Σ_i z_i z_iᵀ` with
+    /// `z_i = u_i − e v_i` the station's centred contribution (`Σ z_i = Y`). It accounts for
+    /// the dependence of each station's expected digits on its own count, which the
+    /// model covariance ignores (see the module docs).
+    pub fn cov_sandwich(&self) -> [[f64; K]; K] {
+        let e = self.shares();
+        let mut c = [[0.0; K]; K];
+        for a in 0..K {
+            for b in 0..K {
+                let u = self.u[a][b] + self.s_at(a, b);
+                c[a][b] = u - e[a] * self.w[b] - self.w[a] * e[b] + self.v2 * e[a] * e[b];
+            }
+        }
+        c
+    }
+
+    fn cov_of(&self, robust: bool) -> [[f64; K]; K] {
+        if robust { self.cov_sandwich() } else { self.cov() }
+    }
+
+    /// Linear statistic `wᵀY` and its null sd.
+    pub fn linear(&self, obs: &[u64; K], total: u64, w: &[f64; K]) -> (f64, f64) {
+        self.linear_with(obs, total, w, false)
+    }
+
+    /// [`linear`](Self::linear) with the model (`robust = false`) or sandwich covariance.
+    pub fn linear_with(&self, obs: &[u64; K], total: u64, w: &[f64; K], robust: bool) -> (f64, f64) {
+        let y = self.y(obs, total);
+        let c = self.cov_of(robust);
+        let t: f64 = (0..K).map(|a| w[a] * y[a]).sum();
+        let mut v = 0.0;
+        for a in 0..K {
+            for b in 0..K {
+                v += w[a] * c[a][b] * w[b];
+            }
+        }
+        (t, v.max(0.0).sqrt())
+    }
+
+    /// `Q = Yᵀ Cov(Y)⁺ Y` and the rank of `Cov(Y)` (its degrees of freedom).
+    pub fn quadratic(&self, obs: &[u64; K], total: u64) -> (f64, usize) {
+        self.quadratic_with(obs, total, false)
+    }
+
+    /// [`quadratic`](Self::quadratic) with the model or the sandwich covariance.
+    pub fn quadratic_with(&self, obs: &[u64; K], total: u64, robust: bool) -> (f64, usize) {
+        let y = self.y(obs, total);
+        let c = self.cov_of(robust);
+        let (vals, vecs) = jacobi_eigen(c);
+        let top = vals.iter().cloned().fold(0.0f64, f64::max);
+        let mut q = 0.0;
+        let mut rank = 0;
+        for k in 0..K {
+            if vals[k] > 1e-10 * top && vals[k] > 0.0 {
+                let proj: f64 = (0..K).map(|a| vecs[a][k] * y[a]).sum();
+                q += proj * proj / vals[k];
+                rank += 1;
+            }
+        }
+        (q, rank)
+    }
+}
+
+/// Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: eigenvalues
+/// and eigenvectors (columns).
+pub fn jacobi_eigen<const K: usize>(mut a: [[f64; K]; K]) -> ([f64; K], [[f64; K]; K]) {
+    let mut v = [[0.0; K]; K];
+    for i in 0..K {
+        v[i][i] = 1.0;
+    }
+    for _sweep in 0..60 {
+        let mut off = 0.0;
+        let mut diag = 0.0;
+        for i in 0..K {
+            diag += a[i][i] * a[i][i];
+            for j in (i + 1)..K {
+                off += a[i][j] * a[i][j];
+            }
+        }
+        if off <= 1e-30 * diag.max(1e-300) {
+            break;
+        }
+        for p in 0..K {
+            for q in (p + 1)..K {
+                if a[p][q].abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..K {
+                    let (akp, akq) = (a[k][p], a[k][q]);
+                    a[k][p] = c * akp - s * akq;
+                    a[k][q] = s * akp + c * akq;
+                }
+                for k in 0..K {
+                    let (apk, aqk) = (a[p][k], a[q][k]);
+                    a[p][k] = c * apk - s * aqk;
+                    a[q][k] = s * apk + c * aqk;
+                }
+                for k in 0..K {
+                    let (vkp, vkq) = (v[k][p], v[k][q]);
+                    v[k][p] = c * vkp - s * vkq;
+                    v[k][q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    let mut vals = [0.0; K];
+    for i in 0..K {
+        vals[i] = a[i][i];
+    }
+    (vals, v)
+}
+
+/// The exact nulls of one unit (region, commission, nation).
+#[derive(Debug, Clone, Default)]
+pub struct ExactUnit {
+    /// Per candidate: last digits of counts `≥ min` and second digits of counts `≥ min2`.
+    pub last: Vec<ShareNull<10>>,
+    pub second: Vec<ShareNull<10>>,
+    /// Last-two-digit pairs (repeated, adjacent) of counts `≥ min2`, pooled over candidates.
+    pub pairs: ShareNull<2>,
+    /// Turnout percentages and the focus candidate's percentages ending in 0 or 5.
+    pub p05_turnout: ShareNull<1>,
+    pub p05_share: ShareNull<1>,
+}
+
+impl ExactUnit {
+    pub fn new(k: usize) -> ExactUnit {
+        ExactUnit { last: vec![ShareNull::default(); k], second: vec![ShareNull::default(); k], ..Default::default() }
+    }
+    pub fn merge(&mut self, o: &ExactUnit) {
+        for (a, b) in self.last.iter_mut().zip(&o.last) {
+            a.merge(b);
+        }
+        for (a, b) in self.second.iter_mut().zip(&o.second) {
+            a.merge(b);
+        }
+        self.pairs.merge(&o.pairs);
+        self.p05_turnout.merge(&o.p05_turnout);
+        self.p05_share.merge(&o.p05_share);
+    }
+    /// Pooled over candidates.
+    pub fn pooled_last(&self) -> ShareNull<10> {
+        let mut s = ShareNull::default();
+        for x in &self.last {
+            s.merge(x);
+        }
+        s
+    }
+    pub fn pooled_second(&self) -> ShareNull<10> {
+        let mut s = ShareNull::default();
+        for x in &self.second {
+            s.merge(x);
+        }
+        s
+    }
+
+    /// Adds one station: the candidates' counts `votes[j]` out of `den`, the focus
+    /// candidate `focus`, `min` the last-digit filter, `pct_share` whether the station
+    /// enters P05s.share; `turnout`: `(B, N)` when it enters P05s.
+    pub fn add_station(&mut self, votes: impl Iterator<Item = u32>, den: u64, focus: usize, min: u32, pct_share: bool, turnout: Option<(u32, u32)>) {
+        for (j, x) in votes.enumerate() {
+            if x == 0 {
+                if pct_share && j == focus {
+                    // round(0) = 0 ends in 0 with certainty
+                    self.p05_share.add(&[1.0], 1.0, &[1.0], 1.0);
+                }
+                continue;
+            }
+            let want_pct = pct_share && j == focus;
+            let s = station_digits(x as u64, den, min, want_pct);
+            let (i1, i2) = (x >= min, x >= min.max(10));
+            let mut a = [0.0; 10];
+            if i1 {
+                a[(x % 10) as usize] = 1.0;
+            }
+            self.last[j].add(&s.last, s.g(), &a, i1 as u8 as f64);
+            let mut a = [0.0; 10];
+            let mut pa = [0.0; 2];
+            if i2 {
+                a[second_of(x as u64)] = 1.0;
+                let f = PAIR_FLAGS[(x % 100) as usize];
+                pa = [(f & 1) as f64, ((f >> 1) & 1) as f64];
+            }
+            self.second[j].add(&s.second, s.g2, &a, i2 as u8 as f64);
+            self.pairs.add(&s.pairs, s.g2, &pa, i2 as u8 as f64);
+            if want_pct {
+                let o = (round_pct_u64(x as u64, den.max(x as u64)) % 5 == 0) as u8 as f64;
+                self.p05_share.add(&[s.p05], 1.0, &[o], 1.0);
+            }
+        }
+        if let Some((b, n)) = turnout {
+            let o = (round_pct_u64(b as u64, n.max(1) as u64) % 5 == 0) as u8 as f64;
+            self.p05_turnout.add(&[station_p05(b as u64, n as u64)], 1.0, &[o], 1.0);
+        }
+    }
+}
+
+/// Two-sided normal p of a linear statistic with its null sd (1 when the sd is 0 and the
+/// statistic is 0, 0 when the sd is 0 and it is not).
+pub fn linear_p(t: f64, sd: f64) -> f64 {
+    if sd > 0.0 {
+        (2.0 * norm_sf((t / sd).abs())).min(1.0)
+    } else if t.abs() < 1e-9 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Fewest counts (passing the filter) for the sandwich covariance; below, the model
+/// covariance (the sandwich from a few dozen counts, a few of them carrying most of the
+/// variance, is far too small: a minor Polish candidate with 24 counts ≥ 10 got
+/// χ² = 1,201 from it). The model covariance errs on the conservative side.
+pub const SANDWICH_MIN_COUNTS: u64 = 500;
+
+/// Whether a statistic on `total` counts uses the sandwich covariance.
+pub fn robust_for(total: u64) -> bool {
+    total >= SANDWICH_MIN_COUNTS
+}
+
+/// The default p of a digit chi-square against its exact null (sandwich covariance from
+/// [`SANDWICH_MIN_COUNTS`] counts, model below; as the battery's `digits.last.chi2.*` and
+/// `digits.2bl.chi2.*`).
+pub fn exact_chi2_p(null: &ShareNull<10>, h: &[u64; 10]) -> f64 {
+    let n: u64 = h.iter().sum();
+    let (q, df) = null.quadratic_with(h, n, robust_for(n));
+    if df == 0 { 1.0 } else { chi2_sf(q, df as f64) }
+}
+
+/// The default p of a linear digit statistic (a mean or a share) against its exact null
+/// (sandwich covariance, two-sided normal), as the battery's.
+pub fn exact_linear_p<const K: usize>(null: &ShareNull<K>, obs: &[u64; K], total: u64, w: &[f64; K]) -> f64 {
+    let (y, sd) = null.linear_with(obs, total, w, robust_for(total));
+    linear_p(y, sd)
+}
+
+/// The exact nulls of a whole election's ordinary stations in one unit (every station,
+/// no set-asides), in parallel: what the battery's national pass computes, for the bench
+/// and the tests.
+pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominator: u32) -> ExactUnit {
+    let k = e.votes.len();
+    let den = e.valid_or_sum();
+    let (b, nreg) = (e.get(Role::Issued).or(e.get(Role::InBoxes)), e.get(Role::Registered));
+    let md = min_denominator.max(1);
+    (0..e.len())
+        .into_par_iter()
+        .fold(
+            || ExactUnit::new(k),
+            |mut u, i| {
+                let turnout = match (b, nreg) {
+                    (Some(b), Some(n)) if n[i] >= md => Some((b[i].min(n[i]), n[i])),
+                    _ => None,
+                };
+                let sum: u64 = e.votes.iter().map(|v| v[i] as u64).sum();
+                let pct = den[i] >= md as u64 && den[i] <= u32::MAX as u64;
+                u.add_station(e.votes.iter().map(|v| v[i]), den[i].max(sum), focus, min_count, pct, turnout);
+                u
+            },
+        )
+        .reduce(
+            || ExactUnit::new(k),
+            |mut a, b| {
+                a.merge(&b);
+                a
+            },
+        )
+}
