@@ -56,15 +56,24 @@ fn valid_tests_hold_their_level_on_clean_elections() {
         "digits.P05s.share",
     ] {
         let r = row(c, t, "nation");
-        assert_eq!(r.replicates, 200, "{t}: a p in every replicate");
-        assert!((0.01..=0.09).contains(&r.rate()), "{t}: rate {} on clean elections", r.rate());
+        // The exact digit nulls are replicated on the first DIGIT_REPS replicates only
+        // (their cost); their fine type-I rates are asserted in tests/digits.rs on 300
+        // and 600 replicates.
+        let digits = t.starts_with("digits.");
+        let want = if digits { inline::DIGIT_REPS.min(200) } else { 200 };
+        assert_eq!(r.replicates, want, "{t}: a p in every replicate it runs on");
+        if !digits {
+            assert!((0.01..=0.09).contains(&r.rate()), "{t}: rate {} on clean elections", r.rate());
+        }
         assert_ne!(r.verdict, Verdict::NotApplicable, "{t}");
     }
-    // Pooled over regions (20 regions × 200 replicates): tighter.
+    // Pooled over regions (20 regions × the replicates): tighter.
     for t in ["integer.either", "digits.last.chi2.Candidate A", "digits.P05s"] {
         let r = row(c, t, "region");
-        assert_eq!(r.rates[0].n, 200 * 20, "{t}");
-        assert!((0.03..=0.07).contains(&r.rate()), "{t} region: {}", r.rate());
+        let reps = if t.starts_with("digits.") { inline::DIGIT_REPS.min(200) } else { 200 };
+        assert_eq!(r.rates[0].n, reps * 20, "{t}");
+        let ok = if reps == 200 { 0.03..=0.07 } else { 0.0..=0.10 };
+        assert!(ok.contains(&r.rate()), "{t} region: {}", r.rate());
     }
     // The dips run on every fifth replicate.
     assert_eq!(row(c, "shape.turnout.dip", "nation").replicates, 200 / inline::DIP_EVERY);
