@@ -398,3 +398,41 @@ mod tests {
         assert!((norm_sf(10.0) / 7.619853024160527e-24 - 1.0).abs() < 1e-9);
     }
 }
+
+/// The stations a test uses: every station but those set aside by default (abroad and
+/// electronic unless included; institutions, ships, mobile, designated and partly
+/// published stations always), with the counts set aside `(abroad, electronic,
+/// special)` and a note about them pushed onto `notes`.
+pub fn ordinary_stations(
+    e: &crate::model::Election,
+    include_abroad: bool,
+    include_electronic: bool,
+    notes: &mut Vec<String>,
+) -> (Vec<usize>, (usize, usize, usize)) {
+    use crate::model::Special;
+    let (mut ab, mut el, mut sp) = (0, 0, 0);
+    let special = e.special.len() == e.len();
+    let stations: Vec<usize> = (0..e.len())
+        .filter(|&i| match if special { e.special[i] } else { None } {
+            Some(Special::Abroad) if !include_abroad => {
+                ab += 1;
+                false
+            }
+            Some(Special::Electronic) if !include_electronic => {
+                el += 1;
+                false
+            }
+            Some(s) if s.is_institutional() => {
+                sp += 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if ab + el + sp > 0 {
+        notes.push(format!(
+            "set aside: {ab} stations abroad, {el} electronic pseudo-stations, {sp} special stations (institutions, ships, mobile, partly published)"
+        ));
+    }
+    (stations, (ab, el, sp))
+}

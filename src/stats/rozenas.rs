@@ -96,7 +96,7 @@ use statrs::function::gamma::{digamma, ln_gamma};
 use super::TestResult;
 use super::common::pb_sf;
 use super::fdr::bh;
-use crate::model::{Election, Role, Special};
+use crate::model::{Election, Role};
 
 // ---------------------------------------------------------------------------------------
 // Fractions
@@ -952,29 +952,7 @@ pub fn analyze(e: &Election, o: &RozenasOptions) -> crate::Result<RozenasReport>
         None => e.leader().unwrap_or(0),
     };
     let mut notes = Vec::new();
-    let special = e.special.len() == e.len();
-    let (mut ab, mut el, mut sp) = (0, 0, 0);
-    let stations: Vec<usize> = (0..e.len())
-        .filter(|&i| match if special { e.special[i] } else { None } {
-            Some(Special::Abroad) if !o.include_abroad => {
-                ab += 1;
-                false
-            }
-            Some(Special::Electronic) if !o.include_electronic => {
-                el += 1;
-                false
-            }
-            // Hospitals, prisons, ships, partly published protocols: never ordinary.
-            Some(s) if s.is_institutional() => {
-                sp += 1;
-                false
-            }
-            _ => true,
-        })
-        .collect();
-    if ab + el + sp > 0 {
-        notes.push(format!("set aside: {ab} stations abroad, {el} electronic pseudo-stations, {sp} special stations (institutions, ships, mobile, partly published)"));
-    }
+    let (stations, (ab, el, sp)) = super::common::ordinary_stations(e, o.include_abroad, o.include_electronic, &mut notes);
     let stations = subsample(e, stations, o.max_stations, o.seed, &mut notes);
     // share denominator
     let valid = e.valid_or_sum();
