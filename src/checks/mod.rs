@@ -91,7 +91,7 @@ impl Rule {
             Rule::VotesSumValid => "sum of votes = V (valid)",
             Rule::BallotBalance => "received = issued + cancelled + lost - unaccounted",
             Rule::DuplicateId => "station id unique within its hierarchy path",
-            Rule::IdenticalProtocol => "vote vector differs from every other station of the commission",
+            Rule::IdenticalProtocol => "no other station of the commission has the same vote vector",
         }
     }
     fn needs(self) -> &'static [Role] {
