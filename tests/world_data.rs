@@ -20,13 +20,6 @@ fn cols(ing: &Ingested, used_as: &str) -> Vec<String> {
     ing.report.columns.iter().filter(|c| c.used_as == used_as).map(|c| c.name.clone()).collect()
 }
 
-/// No candidate is a code, flag, derived or protocol column: every candidate's column
-/// holds vote counts for a named candidate or party.
-fn assert_candidates(ing: &Ingested, expected: &[&str]) {
-    let got: Vec<&str> = ing.election.candidates.iter().map(|s| s.as_str()).collect();
-    assert_eq!(got, expected, "{}", ing.report.file);
-}
-
 fn share(ing: &Ingested, name: &str) -> f64 {
     let t = ing.election.candidate_totals();
     let j = ing.election.candidates.iter().position(|c| c == name).unwrap_or_else(|| panic!("no candidate {name}"));

@@ -108,8 +108,6 @@ pub struct ReadReport {
     /// Columns that split the file into several elections (round, race), with their
     /// values and row counts.
     pub splits: Vec<SplitColumn>,
-    /// Stations set aside by kind (abroad, institution, ship, …), from the file.
-    pub special_counts: std::collections::BTreeMap<String, u64>,
     // --- source layer (src/ingest/source.rs, encoding.rs, spreadsheet.rs, header_rows.rs) ---
     /// The text encoding read (WHATWG name: `UTF-8`, `windows-1251`, `UTF-16LE`, …).
     pub encoding: String,

@@ -332,7 +332,7 @@ pub(crate) fn build(h: &Header, m: &Mapping, sample: &[csv::ByteRecord], long: b
                     splits.push(i);
                 }
                 Then::StationType => {
-                    if station_type.is_none() && !empty_in_sample(i) || station_type.is_none() {
+                    if station_type.is_none() {
                         a.set(i, Target::StationType, format!("station type ({why}): special stations are set aside"), "recognition")?;
                         station_type = Some(i);
                     } else {
@@ -351,10 +351,8 @@ pub(crate) fn build(h: &Header, m: &Mapping, sample: &[csv::ByteRecord], long: b
             Guess::Level { rank, name, base, part } => {
                 if hierarchy_named {
                     a.how[i] = format!("ignored: looks like the {name} level ({why}), but the hierarchy was named by flags");
-                } else if empty_in_sample(i) && profiles[i].nonempty == 0 {
-                    auto_levels.push((rank, name, base, part, i));
-                    a.how[i] = format!("recognised ({why})");
                 } else {
+                    // A level empty on every row is dropped after the read (`drop_empty_levels`).
                     auto_levels.push((rank, name, base, part, i));
                     a.how[i] = format!("recognised ({why})");
                 }

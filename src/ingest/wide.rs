@@ -507,11 +507,6 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     if dropped > 0 {
         report.dropped_columns.push(format!("{dropped} hierarchy column(s) empty on every row: not used as levels"));
     }
-    for s in &special {
-        if let Some(k) = s {
-            *report.special_counts.entry(k.key().to_string()).or_default() += 1;
-        }
-    }
     Ok(Election {
         source: name.to_string(),
         levels,
