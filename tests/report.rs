@@ -312,10 +312,14 @@ fn report_renders_in_headless_chromium_without_console_errors() {
                  headless Chromium (Debian: apt-get install -y --no-install-recommends chromium)"
             );
         }
-        eprintln!(
-            "SKIPPED: chromium is not installed, so report.html was not opened in a browser (this test \
-             checked nothing). Install it (Debian: apt-get install -y --no-install-recommends chromium) \
-             to run it; CI does, with TALLYSCOPE_REQUIRE_BROWSER=1"
+        // Straight to the process's stderr, past the test harness's capture, so that
+        // `cargo test` shows that this test did not run.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED report_renders_in_headless_chromium_without_console_errors: chromium is not installed, so \
+             report.html was not opened in a browser (this test checked nothing). Install it (Debian: apt-get \
+             install -y --no-install-recommends chromium) to run it; CI does, with TALLYSCOPE_REQUIRE_BROWSER=1"
         );
         return;
     };
