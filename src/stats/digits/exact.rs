@@ -183,6 +183,7 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
     if n < min && !pct {
         return s;
     }
+    let mut p05 = Pct05::new(n.max(1));
     walk_binomial(n, x, |k, t| {
         if k >= min {
             s.last[(k % 10) as usize] += t;
@@ -198,7 +199,7 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
                 s.pairs[1] += t;
             }
         }
-        if pct && round_pct_u64(k, n) % 5 == 0 {
+        if pct && p05.hit(k) {
             s.p05 += t;
         }
     });
@@ -209,8 +210,9 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
 pub fn station_p05(x: u64, n: u64) -> f64 {
     let n = n.max(x).max(1);
     let mut s = 0.0;
+    let mut p05 = Pct05::new(n);
     walk_binomial(n, x, |k, t| {
-        if round_pct_u64(k, n) % 5 == 0 {
+        if p05.hit(k) {
             s += t;
         }
     });
@@ -220,6 +222,38 @@ pub fn station_p05(x: u64, n: u64) -> f64 {
 #[inline]
 fn round_pct_u64(x: u64, n: u64) -> u64 {
     (200 * x + n) / (2 * n)
+}
+
+/// Whether `round(100·k/n)` ends in 0 or 5, for `k` visited one step at a time (as the
+/// binomial walk visits them), without a division per count: `round(100k/n) = ⌊(200k + n) /
+/// 2n⌋` ends in 0 or 5 exactly when `(200k + n) mod 10n < 2n`, and that residue moves by
+/// ±200 per step. A jump (the walk turning back to the mode) recomputes it.
+struct Pct05 {
+    n: u64,
+    k: u64,
+    z: u64,
+}
+
+impl Pct05 {
+    fn new(n: u64) -> Pct05 {
+        Pct05 { n, k: 0, z: n % (10 * n) }
+    }
+    #[inline]
+    fn hit(&mut self, k: u64) -> bool {
+        let m = 10 * self.n;
+        if k == self.k + 1 && m > 200 {
+            self.z += 200;
+            if self.z >= m {
+                self.z -= m;
+            }
+        } else if k + 1 == self.k && m > 200 {
+            self.z = if self.z >= 200 { self.z - 200 } else { self.z + m - 200 };
+        } else if k != self.k {
+            self.z = (200 * k + self.n) % m;
+        }
+        self.k = k;
+        self.z < 2 * self.n
+    }
 }
 
 /// The null of the shares of `K` categories among the counts that pass a filter, summed
@@ -477,6 +511,15 @@ impl ExactUnit {
     pub fn new(k: usize) -> ExactUnit {
         ExactUnit { last: vec![ShareNull::default(); k], second: vec![ShareNull::default(); k], ..Default::default() }
     }
+    /// Back to zero, in place (no allocation).
+    pub fn clear(&mut self) {
+        for x in self.last.iter_mut().chain(self.second.iter_mut()) {
+            *x = ShareNull::default();
+        }
+        self.pairs = ShareNull::default();
+        self.p05_turnout = ShareNull::default();
+        self.p05_share = ShareNull::default();
+    }
     pub fn merge(&mut self, o: &ExactUnit) {
         for (a, b) in self.last.iter_mut().zip(&o.last) {
             a.merge(b);
@@ -614,4 +657,27 @@ pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominato
                 a
             },
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stepping residue agrees with the division on walks up, down, turning back and
+    /// jumping, for small and large denominators (n ≤ 20: a step of 200 wraps 10n more
+    /// than once, recomputed).
+    #[test]
+    fn pct05_steps_agree_with_the_division() {
+        for n in [1u64, 7, 19, 20, 21, 99, 100, 101, 333, 1000, 2817] {
+            let mut p = Pct05::new(n);
+            let up: Vec<u64> = (0..=n).collect();
+            let down: Vec<u64> = (0..=n).rev().collect();
+            let turn: Vec<u64> = (n / 2..=n).chain((0..n / 2).rev()).collect();
+            for k in up.into_iter().chain(down).chain(turn).chain([n / 3, 0, n]) {
+                assert_eq!(p.hit(k), round_pct_u64(k, n) % 5 == 0, "n {n} k {k}");
+            }
+        }
+        // by hand: 81/200 = 40.5% rounds half up to 41 (not 0/5); 9/200 = 4.5% -> 5
+        assert!(!Pct05::new(200).hit(81) && Pct05::new(200).hit(9));
+    }
 }
