@@ -174,6 +174,17 @@ impl Rate {
         let (lo, hi) = clopper_pearson(rejections, n, 0.05);
         Rate { alpha, rejections, n, rate: if n > 0 { rejections as f64 / n as f64 } else { f64::NAN }, lo, hi }
     }
+
+    /// Standard error of the rate, `√(r̃(1 − r̃)/n)` with `r̃ = (rejections + 1)/(n + 2)`
+    /// (so that 0 of 6 reads "0% ± 10", not "± 0"): the "± 1.6" of "5.5% ± 1.6". Pooled
+    /// levels count every unit's p as one trial.
+    pub fn se(&self) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        let r = (self.rejections as f64 + 1.0) / (self.n as f64 + 2.0);
+        (r * (1.0 - r) / self.n as f64).sqrt()
+    }
 }
 
 /// One row of the type-I table.
@@ -264,10 +275,13 @@ impl Calibration {
             let level = level_of(&res.scope);
             if let Some(row) = index.get(&(res.test.as_str(), level)) {
                 res.calibrated_alpha = Some(row.rate());
+                res.extra.insert("calibrated_alpha_se".into(), row.rates[0].se());
+                res.extra.insert("calibration_replicates".into(), row.replicates as f64);
                 if row.verdict == Verdict::NotApplicable {
                     res.notes.push(format!(
-                        "not applicable here: rejects {:.1}% of clean simulated elections shaped like this data at α = {} ({} replicates)",
+                        "not applicable here: rejects {:.1}% ± {:.1} of clean simulated elections shaped like this data at α = {} ({} replicates)",
                         100.0 * row.rate(),
+                        100.0 * row.rates[0].se(),
                         row.rates[0].alpha,
                         row.replicates
                     ));

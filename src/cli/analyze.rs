@@ -269,9 +269,9 @@ pub fn table(a: &Analysis) -> String {
             (Some(_), None) => "not measured".into(),
             (Some(_), Some(c)) if a.calibration.as_ref().is_some_and(|k| k.not_applicable(&r.test, "nation")) => {
                 not_applicable += 1;
-                format!("{c:.3}  NOT APPLICABLE HERE")
+                format!("{}  NOT APPLICABLE HERE", crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()))
             }
-            (Some(_), Some(c)) => format!("{c:.3}"),
+            (Some(_), Some(c)) => crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()),
         };
         let _ = writeln!(
             s,

@@ -239,7 +239,7 @@ fn tests_section(a: &Analysis, b: &mut Vec<Block>) {
                     Cell { text: format!("{}: {v}", reading::reading(r)), note: r.notes.join("; "), mark: na },
                     Cell { text: reading::fmt_p(r.p), mark: !na && r.p.is_some_and(|p| p < 0.05), ..Default::default() },
                     Cell {
-                        text: r.calibrated_alpha.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "—".into()),
+                        text: r.calibrated_alpha.map(|x| reading::fmt_rate(x, r.extra.get("calibrated_alpha_se").copied())).unwrap_or_else(|| "—".into()),
                         note: if na { "not applicable here".into() } else { String::new() },
                         mark: na,
                     },

@@ -19,6 +19,15 @@ pub fn not_applicable(r: &TestResult) -> bool {
     }
 }
 
+/// A calibrated type-I rate with its standard error: "5.5% ± 1.6" (points), or the rate
+/// alone when no error is known.
+pub fn fmt_rate(rate: f64, se: Option<f64>) -> String {
+    match se.filter(|s| s.is_finite()) {
+        Some(s) => format!("{:.1}% ± {:.1}", 100.0 * rate, 100.0 * s),
+        None => format!("{:.1}%", 100.0 * rate),
+    }
+}
+
 pub fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "—".into(),
