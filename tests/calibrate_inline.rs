@@ -271,3 +271,29 @@ fn russia_2018_inline_calibration() {
     let per_rep = secs / opt.reps as f64;
     assert!(per_rep < 1.5, "{per_rep} s per replicate");
 }
+
+/// The replicates without digit tests draw only ballots and the leader's votes (issue 19's
+/// fast path); every test they replicate reads only those, drawn first in the same law, so
+/// its rates must agree with those of replicates drawing every candidate (the old path,
+/// `full_draws`) within their standard errors. Held on Russia 2018 and Poland 2020 round 2
+/// with 40 replicates each (digit rows, drawn fully on both paths, excluded).
+#[test]
+fn fast_path_rates_agree_with_full_draws() {
+    let files = [common::ru_data("2018.csv.zip"), common::world_data("poland-2020-pres/round2-wyniki_gl_na_kand_po_obwodach_utf8.csv.zip")];
+    let mut compared = 0;
+    for p in files.into_iter().flatten() {
+        let ing = tallyscope::ingest::load(&p, &Default::default()).expect("loads");
+        let e = &ing.election;
+        let fast = inline::run(e, None, &InlineOptions { reps: 40, seed: 5, ..Default::default() });
+        let full = inline::run(e, None, &InlineOptions { reps: 40, seed: 5, full_draws: true, ..Default::default() });
+        for a in fast.rows().iter().filter(|r| !r.test.starts_with("digits.")) {
+            let b = full.rows().iter().find(|b| b.test == a.test && b.level == a.level).expect("same rows on both paths");
+            let (ra, rb) = (&a.rates[0], &b.rates[0]);
+            let tol = 3.0 * (ra.se().powi(2) + rb.se().powi(2)).sqrt();
+            eprintln!("{} {} {}: fast {:.4} full {:.4} (tolerance {:.4})", p.display(), a.test, a.level, ra.rate, rb.rate, tol);
+            assert!((ra.rate - rb.rate).abs() <= tol, "{} {}: {} vs {}", a.test, a.level, ra.rate, rb.rate);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared} rows compared");
+}

@@ -176,6 +176,11 @@ pub struct InlineOptions {
     pub alpha: f64,
     /// Rate above which a test is "not applicable here".
     pub threshold: f64,
+    /// Every replicate draws every candidate, as before the replicates without digit tests
+    /// drew only ballots and the leader (the same law for what they read; kept so the tests
+    /// can hold the fast path against it). Off by default.
+    #[serde(skip)]
+    pub full_draws: bool,
 }
 
 /// Work budget of the default calibration, in station-draws (stations × 4 per replicate:
@@ -212,7 +217,7 @@ pub fn auto_reps(e: &Election) -> std::result::Result<usize, String> {
 
 impl Default for InlineOptions {
     fn default() -> Self {
-        InlineOptions { reps: 200, seed: 20_260_301, alpha: 0.05, threshold: 0.08 }
+        InlineOptions { reps: 200, seed: 20_260_301, alpha: 0.05, threshold: 0.08, full_draws: false }
     }
 }
 
@@ -1051,6 +1056,7 @@ struct Ctx<'a> {
     /// Uniform-null dip draws for samples below the tabulated size: (m, sorted draws).
     dip_null: std::sync::Mutex<HashMap<usize, std::sync::Arc<Vec<f64>>>>,
     alpha: f64,
+    full_draws: bool,
 }
 
 const DIGITS: [f64; 10] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
@@ -1282,7 +1288,7 @@ impl Ctx<'_> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(replicate_seed(seed, r));
         let with_digits = r < DIGIT_REPS;
         let (mut ballots, mut votes) = (std::mem::take(&mut w.ballots), std::mem::take(&mut w.votes));
-        m.draw_some(&mut rng, &mut ballots, &mut votes, with_digits);
+        m.draw_some(&mut rng, &mut ballots, &mut votes, with_digits || self.full_draws);
         w.int_region.clear();
         w.int_comm.clear();
         for v in [&mut w.pt, &mut w.ps, &mut w.pe, &mut w.dip_t, &mut w.dip_s] {
@@ -1474,6 +1480,7 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         benford_var: bv,
         dip_null: Default::default(),
         alpha: opt.alpha,
+        full_draws: opt.full_draws,
     };
     let reps: Vec<Vec<(u32, f64)>> = (0..opt.reps)
         .into_par_iter()
