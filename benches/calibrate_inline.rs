@@ -31,7 +31,16 @@ fn bench(c: &mut Criterion) {
             let (mut x, mut y) = (Vec::new(), Vec::new());
             b.iter(|| m.draw(&mut rng, &mut x, &mut y))
         });
-        g.bench_function("ru2018_10_replicates", |b| b.iter(|| inline::run(&e, None, &InlineOptions { reps: 10, ..Default::default() })));
+        // what a replicate without digit tests draws: ballots and the leader's votes
+        g.bench_function("ru2018_draw_one_fast_replicate", |b| {
+            let m = inline::Model::fit(&e, None).unwrap();
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            b.iter(|| m.draw_some(&mut rng, &mut x, &mut y, false))
+        });
+        // the digit replicates alone, then 34 fast ones on top: a fast replicate costs
+        // (40 − 6)⁻¹ of the difference
+        g.bench_function("ru2018_6_digit_replicates", |b| b.iter(|| inline::run(&e, None, &InlineOptions { reps: inline::DIGIT_REPS, ..Default::default() })));
+        g.bench_function("ru2018_40_replicates", |b| b.iter(|| inline::run(&e, None, &InlineOptions { reps: 40, ..Default::default() })));
         g.bench_function("ru2018_default_200_replicates", |b| b.iter(|| inline::run(&e, None, &InlineOptions::default())));
     } else {
         eprintln!("*** {} absent: 2018 benchmarks skipped ***", path.display());
