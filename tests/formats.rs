@@ -540,3 +540,17 @@ fn sheets_dir() -> &'static Path {
     })
     .path()
 }
+
+#[test]
+fn mapping_file_names_encoding_and_sheet() {
+    // A mapping file can say what --encoding and --sheet say; the flags win over it.
+    let m = Mapping::parse("m.toml", "encoding = \"koi8-r\"\nsheet = \"2\"\n", false).unwrap();
+    assert_eq!((m.encoding.as_deref(), m.sheet.as_deref()), (Some("koi8-r"), Some("2")));
+    let ing = ingest::load(&fixture("ru_1251.csv"), &Options { mapping: m.clone(), ..Default::default() }).unwrap();
+    assert_eq!((ing.report.encoding.as_str(), ing.report.encoding_detected), ("KOI8-R", false));
+    let flag = Options { mapping: m, encoding: Some("cp1251".into()), ..Default::default() };
+    let ing = ingest::load(&fixture("ru_1251.csv"), &flag).unwrap();
+    assert_eq!((ing.report.encoding.as_str(), names(&ing)[0]), ("windows-1251", "Регион"));
+    let e = Mapping::parse("m.toml", "encodng = \"koi8-r\"\n", false).unwrap_err().to_string();
+    assert!(e.contains("m.toml:1") && e.contains("unknown field `encodng`"), "{e}");
+}

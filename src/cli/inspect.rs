@@ -26,6 +26,10 @@ use serde_json::{Value, json};
 ///   commission = "District"
 ///   station = "Precinct"
 ///   ignore = ["comment"]
+///   na = ["***"]                 # more "no data" values
+///   where = ["KOLO=1"]           # one round or race of a stacked file
+///   encoding = "windows-1250"    # as --encoding (the flag wins)
+///   sheet = "Results"            # as --sheet
 ///   [long]
 ///   station = ["county", "precinct"]
 ///   candidate = "candidate"

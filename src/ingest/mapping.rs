@@ -4,6 +4,8 @@
 //!
 //! ```toml
 //! delimiter = ";"              # optional; detected when absent
+//! encoding = "windows-1250"    # optional; UTF-8 or detected when absent (as --encoding)
+//! sheet = "Wyniki"             # a spreadsheet's sheet, by name or 1-based number (as --sheet)
 //! registered = "Registered voters"
 //! issued = ["Issued early", "Issued on the day"]   # several columns are summed
 //! in_boxes = ["Portable boxes", "Stationary boxes"]
@@ -69,6 +71,10 @@ pub struct LongSpec {
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     pub delimiter: Option<String>,
+    /// The text encoding (a WHATWG label, as `--encoding`; the flag wins).
+    pub encoding: Option<String>,
+    /// A spreadsheet's sheet, by name or 1-based number (as `--sheet`; the flag wins).
+    pub sheet: Option<String>,
     pub registered: Option<Cols>,
     pub received: Option<Cols>,
     pub issued: Option<Cols>,
@@ -159,7 +165,7 @@ impl Mapping {
         macro_rules! take {
             ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f; } )* };
         }
-        take!(delimiter, registered, received, issued, cancelled, in_boxes, invalid, valid, lost,
+        take!(delimiter, encoding, sheet, registered, received, issued, cancelled, in_boxes, invalid, valid, lost,
               unaccounted, candidates, region, commission, station, na, long);
         if !over.filters.is_empty() {
             self.filters = over.filters;

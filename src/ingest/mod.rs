@@ -205,7 +205,7 @@ pub fn load(path: &Path, opts: &Options) -> Result<Ingested> {
 
 /// The values of one column and how many rows hold each (for `--split-by`).
 pub fn column_values(path: &Path, opts: &Options, column: &str) -> Result<Vec<(String, u64)>> {
-    let src = source::open(path)?;
+    let src = source::open_with(path, &opts.read_as()?)?;
     let delimiter = match opts.mapping.delimiter_byte()? {
         Some(d) => d,
         None => detect_delimiter(&src.bytes),
@@ -225,9 +225,11 @@ pub fn load_bytes(name: &str, bytes: Vec<u8>, opts: &Options) -> Result<Ingested
 impl Options {
     /// The encoding and sheet choices for [`source::open_with`]; an unknown encoding
     /// label is a usage error listing examples.
+    /// The flags win over the mapping file's `encoding` and `sheet`.
     pub fn read_as(&self) -> Result<source::ReadAs> {
-        let encoding = self.encoding.as_deref().map(encoding::for_label).transpose()?;
-        Ok(source::ReadAs { encoding, sheet: self.sheet.clone() })
+        let label = self.encoding.as_deref().or(self.mapping.encoding.as_deref());
+        let encoding = label.map(encoding::for_label).transpose()?;
+        Ok(source::ReadAs { encoding, sheet: self.sheet.clone().or_else(|| self.mapping.sheet.clone()) })
     }
 }
 
