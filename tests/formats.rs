@@ -174,6 +174,11 @@ fn title_rows_keep_true_line_numbers_in_errors() {
     let text = std::fs::read_to_string(fixture("title_two_row.csv")).unwrap().replace("South,3,1200,1000,8", "South,3,12x0,1000,8");
     let e = ingest::load_bytes("t.csv", text.into_bytes(), &Options::default()).unwrap_err().to_string();
     assert!(e.starts_with("t.csv:6: column \"Registered\": value \"12x0\""), "{e}");
+    // a header error names the header's line (2: the upper of its two rows), not line 1
+    let mut m = Mapping::default();
+    m.set_role(Role::Registered, Cols::One("Nope".into()));
+    let e = load_err(&fixture("title_two_row.csv"), &Options { mapping: m, ..Default::default() });
+    assert!(e.contains("title_two_row.csv:2: --registered \"Nope\": no such column"), "{e}");
 }
 
 #[test]

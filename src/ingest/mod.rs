@@ -261,11 +261,21 @@ pub fn load_source(mut src: source::Source, opts: &Options) -> Result<Ingested> 
         ..Default::default()
     };
     let long = opts.long || opts.mapping.long.is_some();
-    let election = if long {
-        long::read(&name, &src.bytes, delimiter, opts, &mut report)?
+    let read = if long {
+        long::read(&name, &src.bytes, delimiter, opts, &mut report)
     } else {
-        wide::read(&name, &src.bytes, delimiter, opts, &mut report)?
+        wide::read(&name, &src.bytes, delimiter, opts, &mut report)
     };
+    // The readers see the header as their first line ("line 1" in their messages); title
+    // rows are blanked, not removed, so every other line number is already the file's.
+    // A message about line 1 is about the header: give the header's own line.
+    let election = read.map_err(|e| match e {
+        crate::Error::Input(mut ie) if ie.line == Some(1) && rows.header_line > 1 => {
+            ie.line = Some(rows.header_line);
+            crate::Error::Input(ie)
+        }
+        other => other,
+    })?;
     debug_assert!(report.balanced(), "row accounting: {report:?}");
     Ok(Ingested { election, report })
 }
