@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub reps: usize,
     /// Simulations of the dip test's uniform null per reference size.
-    #[arg(long, default_value_t = 2000, value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_name = "N")]
     pub dip_reps: usize,
     /// Seed of the bootstrap and the dip simulations.
     #[arg(long, default_value_t = 20_151_025, value_name = "S")]

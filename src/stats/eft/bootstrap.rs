@@ -14,6 +14,9 @@ use crate::Result;
 use crate::model::Election;
 use crate::stats::fdr::bh_opt;
 
+/// Units of at least this many stations run their replicates in parallel.
+const PARALLEL_UNIT: usize = 2000;
+
 /// FNV-1a of a unit's label: its bootstrap stream does not depend on the unit's position.
 fn label_key(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -25,20 +28,30 @@ fn label_key(s: &str) -> u64 {
 }
 
 /// One replicate of unit `u`: the statistics of every variable on `n` stations drawn with
-/// replacement (stream `b` of the unit's generator).
-fn replicate(d: &EftData, u: usize, shifts: &[Shift], seed: u64, b: usize, sums: &mut Vec<Sums>) -> Vec<[f64; 9]> {
+/// replacement (stream `b` of the unit's generator). The draws are tallied into each
+/// station's multiplicity first, so the pass over the stations is sequential (a unit of
+/// 100,000 stations × 3 variables is 7 MB: random access would wait on memory).
+fn replicate(d: &EftData, u: usize, shifts: &[Shift], seed: u64, b: usize, buf: &mut (Vec<Sums>, Vec<u32>)) -> Vec<[f64; 9]> {
+    let (sums, mult) = buf;
     let obs = &d.obs[u];
     let k = d.labels[u].len();
     let n = d.units[u].1.len();
     sums.clear();
     sums.resize(k, Sums::default());
+    mult.clear();
+    mult.resize(n, 0);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ label_key(&d.units[u].0));
     rng.set_stream(b as u64);
     for _ in 0..n {
-        let i = rng.random_range(0..n);
-        let row = &obs[i * k..(i + 1) * k];
+        mult[rng.random_range(0..n as u32) as usize] += 1;
+    }
+    for (row, &w) in obs.chunks_exact(k).zip(mult.iter()) {
+        if w == 0 {
+            continue;
+        }
+        let t = row[0].raw;
         for v in 0..k {
-            sums[v].add(&row[v], &shifts[v]);
+            sums[v].add(&row[v], t, w, &shifts[v]);
         }
     }
     (0..k).map(|v| sums[v].finish(&shifts[v], v > 0)).collect()
@@ -69,50 +82,62 @@ pub fn run(e: &Election, o: &EftOptions) -> Result<EftTable> {
             let mut s = vec![Sums::default(); k];
             for row in d.obs[u].chunks_exact(k) {
                 for v in 0..k {
-                    s[v].add(&row[v], &shifts[u][v]);
+                    s[v].add(&row[v], row[0].raw, 1, &shifts[u][v]);
                 }
             }
             (0..k).map(|v| s[v].finish(&shifts[u][v], v > 0)).collect()
         })
         .collect();
 
-    // Bootstrap: every (unit, replicate) is an independent task.
-    let tasks: Vec<(usize, usize)> = (0..nu).flat_map(|u| (0..o.reps).map(move |b| (u, b))).collect();
-    let reps: Vec<Vec<[f64; 9]>> = tasks
-        .par_iter()
-        .map_init(Vec::new, |sums, &(u, b)| replicate(&d, u, &shifts[u], o.seed, b, sums))
+    // Bootstrap and cells, unit by unit (in parallel); a large unit's replicates run in
+    // parallel too. Only the units in flight hold their replicates.
+    let cells: Vec<Vec<[EftCell; 9]>> = (0..nu)
+        .into_par_iter()
+        .map(|u| {
+            let k = d.labels[u].len();
+            let rep = |buf: &mut (Vec<Sums>, Vec<u32>), b: usize| replicate(&d, u, &shifts[u], o.seed, b, buf);
+            let reps: Vec<Vec<[f64; 9]>> = if d.units[u].1.len() >= PARALLEL_UNIT {
+                (0..o.reps).into_par_iter().map_init(|| (Vec::new(), Vec::new()), rep).collect()
+            } else {
+                let mut buf = (Vec::new(), Vec::new());
+                (0..o.reps).map(|b| rep(&mut buf, b)).collect()
+            };
+            let mut column: Vec<f64> = Vec::with_capacity(o.reps);
+            (0..k)
+                .map(|v| {
+                    let mut cells = [EftCell::default(); 9];
+                    for s in Stat::ALL {
+                        let c = &mut cells[s.index()];
+                        if s == Stat::DipT {
+                            c.value = dips[u][v];
+                            c.p = dips[u][v];
+                            continue;
+                        }
+                        let t0 = points[u][v][s.index()];
+                        if !t0.is_finite() {
+                            continue;
+                        }
+                        c.value = Some(t0);
+                        if o.reps > 0 {
+                            column.clear();
+                            column.extend(reps.iter().map(|r| r[v][s.index()]));
+                            if let Some((lo, hi)) = basic_ci(t0, &column, o.alpha) {
+                                c.lo = Some(lo);
+                                c.hi = Some(hi);
+                                c.p = basic_p(t0, &column, s.null());
+                            }
+                        }
+                    }
+                    cells
+                })
+                .collect()
+        })
         .collect();
 
-    // Cells.
     let mut rows: Vec<(usize, usize, EftRow)> = Vec::new(); // (family, unit, row)
-    let mut column: Vec<f64> = Vec::with_capacity(o.reps);
     for u in 0..nu {
-        let k = d.labels[u].len();
-        let my = &reps[u * o.reps..(u + 1) * o.reps];
-        for v in 0..k {
-            let mut cells = [EftCell::default(); 9];
-            for s in Stat::ALL {
-                let c = &mut cells[s.index()];
-                if s == Stat::DipT {
-                    c.value = dips[u][v];
-                    c.p = dips[u][v];
-                    continue;
-                }
-                let t0 = points[u][v][s.index()];
-                if !t0.is_finite() {
-                    continue;
-                }
-                c.value = Some(t0);
-                if o.reps > 0 {
-                    column.clear();
-                    column.extend(my.iter().map(|r| r[v][s.index()]));
-                    if let Some((lo, hi)) = basic_ci(t0, &column, o.alpha) {
-                        c.lo = Some(lo);
-                        c.hi = Some(hi);
-                        c.p = basic_p(t0, &column, s.null());
-                    }
-                }
-            }
+        for v in 0..d.labels[u].len() {
+            let cells = cells[u][v];
             let fam = if v == 0 { 0 } else { v.min(d.families.len() - 1) };
             rows.push((fam, u, EftRow { unit: d.units[u].0.clone(), variable: d.labels[u][v].clone(), family: d.families[fam].clone(), n: d.units[u].1.len(), cells }));
         }
@@ -122,8 +147,8 @@ pub fn run(e: &Election, o: &EftOptions) -> Result<EftTable> {
     // BH across the units of the level (unit 0 is the nation, alone), per variable family
     // and statistic.
     for fam in 0..d.families.len() {
+        let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].0 == fam && rows[i].1 != 0).collect();
         for s in Stat::ALL {
-            let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].0 == fam && rows[i].1 != 0).collect();
             let p: Vec<Option<f64>> = idx.iter().map(|&i| rows[i].2.cells[s.index()].p).collect();
             for (&i, q) in idx.iter().zip(bh_opt(&p)) {
                 rows[i].2.cells[s.index()].q = q;

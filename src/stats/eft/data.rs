@@ -40,11 +40,9 @@ pub struct Obs {
     /// Percentage capped at 1 (NaN when missing or 0/0): P05s, Skew, Kurt.
     pub pct: f64,
     /// Uncapped ratio (NaN when missing or 0/0; may be infinite): DipT, and the share of
-    /// Sobyanin/Correlation.
+    /// Sobyanin/Correlation. The turnout variable's `raw` is the station's turnout, the
+    /// regressor of Sobyanin and Correlation.
     pub raw: f64,
-    /// The station's uncapped turnout (candidates only; NaN when missing): the regressor of
-    /// Sobyanin and Correlation.
-    pub turnout: f64,
 }
 
 /// Last digit of a count.
@@ -92,7 +90,7 @@ pub fn cap(p: f64) -> f64 {
 }
 
 /// One station's observation of a count `c` over a denominator `d` (either may be missing).
-pub fn observe(c: Option<u32>, d: Option<u32>, turnout: f64) -> Obs {
+pub fn observe(c: Option<u32>, d: Option<u32>) -> Obs {
     let raw = match (c, d) {
         (Some(c), Some(d)) => ratio(c, d),
         _ => f64::NAN,
@@ -104,7 +102,6 @@ pub fn observe(c: Option<u32>, d: Option<u32>, turnout: f64) -> Obs {
         p05: p05(pct).map_or(NA, |b| b as u8),
         pct,
         raw,
-        turnout,
     }
 }
 
@@ -236,10 +233,9 @@ pub fn prepare(e: &Election, level: UnitLevel, choice: &VariableChoice) -> Resul
         for &i in st {
             let i = i as usize;
             let (bi, ni) = (b_at(i), n_at(i));
-            let t = observe(bi, ni, f64::NAN);
-            o.push(t);
+            o.push(observe(bi, ni));
             for &j in &cands {
-                o.push(observe(v_at(j, i), bi, t.raw));
+                o.push(observe(v_at(j, i), bi));
             }
         }
         labels.push(lab);

@@ -176,7 +176,7 @@ pub struct EftOptions {
 
 impl Default for EftOptions {
     fn default() -> Self {
-        EftOptions { level: UnitLevel::Region, variables: VariableChoice::AllLeaders, reps: 1000, dip_reps: 2000, seed: 20_151_025, alpha: 0.05 }
+        EftOptions { level: UnitLevel::Region, variables: VariableChoice::AllLeaders, reps: 1000, dip_reps: 1000, seed: 20_151_025, alpha: 0.05 }
     }
 }
 

@@ -19,8 +19,8 @@ impl Shift {
     pub fn of(obs: &[Obs], k: usize, v: usize) -> Shift {
         let mut a = Sums::default();
         let zero = Shift::default();
-        for o in obs.iter().skip(v).step_by(k) {
-            a.add(o, &zero);
+        for row in obs.chunks_exact(k) {
+            a.add(&row[v], row[0].raw, 1, &zero);
         }
         let m = |s: f64, n: u64| if n > 0 { s / n as f64 } else { 0.0 };
         Shift { pct: m(a.p1, a.np), share: m(a.ry, a.nr), turnout: m(a.rx, a.nr) }
@@ -56,41 +56,46 @@ pub struct Sums {
 }
 
 impl Sums {
+    /// Adds station `o` `w` times (its multiplicity in a resample); `turnout` is the
+    /// station's uncapped turnout (the regressor of Sobyanin and Correlation).
     #[inline]
-    pub fn add(&mut self, o: &Obs, c: &Shift) {
+    pub fn add(&mut self, o: &Obs, turnout: f64, w: u32, c: &Shift) {
+        let wi = w as u64;
         if o.last != NA {
-            self.n_last += 1;
-            self.sum_last += o.last as u64;
-            self.n05 += (o.last == 0 || o.last == 5) as u64;
+            self.n_last += wi;
+            self.sum_last += wi * o.last as u64;
+            self.n05 += wi * (o.last == 0 || o.last == 5) as u64;
         }
         if o.second != NA {
-            self.n_second += 1;
-            self.sum_second += o.second as u64;
+            self.n_second += wi;
+            self.sum_second += wi * o.second as u64;
         }
         if o.p05 != NA {
-            self.n_p05 += 1;
-            self.k_p05 += o.p05 as u64;
+            self.n_p05 += wi;
+            self.k_p05 += wi * o.p05 as u64;
         }
+        let wf = w as f64;
         if !o.pct.is_nan() {
             let x = o.pct - c.pct;
             let x2 = x * x;
-            self.np += 1;
-            self.p1 += x;
-            self.p2 += x2;
-            self.p3 += x2 * x;
-            self.p4 += x2 * x2;
+            self.np += wi;
+            self.p1 += wf * x;
+            self.p2 += wf * x2;
+            self.p3 += wf * x2 * x;
+            self.p4 += wf * x2 * x2;
         }
         if o.raw.is_finite() {
-            self.ns += 1;
-            self.s1 += o.raw - c.share;
-            if o.turnout.is_finite() {
-                let (x, y) = (o.turnout - c.turnout, o.raw - c.share);
-                self.nr += 1;
-                self.rx += x;
-                self.ry += y;
-                self.rxx += x * x;
-                self.rxy += x * y;
-                self.ryy += y * y;
+            let y = o.raw - c.share;
+            self.ns += wi;
+            self.s1 += wf * y;
+            if turnout.is_finite() {
+                let x = turnout - c.turnout;
+                self.nr += wi;
+                self.rx += wf * x;
+                self.ry += wf * y;
+                self.rxx += wf * x * x;
+                self.rxy += wf * x * y;
+                self.ryy += wf * y * y;
             }
         }
     }
@@ -134,14 +139,4 @@ impl Sums {
         }
         out
     }
-}
-
-/// The statistics of the sample `idx` (station positions, repeats allowed) of variable `v`
-/// among `k` (station-major `obs`).
-pub fn sample_stats(obs: &[Obs], k: usize, v: usize, idx: impl Iterator<Item = usize>, c: &Shift) -> [f64; 9] {
-    let mut s = Sums::default();
-    for i in idx {
-        s.add(&obs[i * k + v], c);
-    }
-    s.finish(c, v > 0)
 }
