@@ -41,6 +41,9 @@ fn replicate(d: &EftData, u: usize, shifts: &[Shift], seed: u64, b: usize, mult:
     let obs = &d.obs[u];
     let k = d.labels[u].len();
     let n = d.units[u].1.len();
+    if n == 0 {
+        return vec![[f64::NAN; 9]; k];
+    }
     mult.clear();
     mult.resize(n, 0);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ label_key(&d.units[u].0));
