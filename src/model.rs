@@ -215,6 +215,11 @@ pub struct Election {
     /// already summed into `Issued`, and taken out of it for the ballot balance (they do
     /// not come from the ballots the station received).
     pub issued_postal: Option<Vec<Count>>,
+    /// `missing_votes[j]`: the stations (ascending) whose cell for candidate `j` was empty
+    /// or `NA` in the file. Those counts read as 0 in `votes` (the battery's convention);
+    /// `eft` leaves the candidate out at those stations, as R's `NA` does. Empty (no inner
+    /// vectors) when no candidate cell was missing.
+    pub missing_votes: Vec<Vec<u32>>,
 }
 
 impl Election {
@@ -331,6 +336,7 @@ mod tests {
             unpublished: vec![],
             missing: vec![],
             issued_postal: None,
+            missing_votes: Vec::new(),
         };
         assert_eq!(e.scope_labels(0), ["North", "South"]);
         assert_eq!(e.scope_labels(1), ["North/Central", "North/Harbour", "South/Central"]);

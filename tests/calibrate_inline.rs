@@ -50,10 +50,10 @@ fn valid_tests_hold_their_level_on_clean_elections() {
         "integer.either",
         "digits.last.chi2.Candidate A",
         "digits.last.chi2.Candidate B",
-        "digits.LastC",
-        "digits.C05s",
-        "digits.P05s",
-        "digits.P05s.share",
+        "digits.last.mean",
+        "digits.last.05",
+        "digits.pct05.turnout",
+        "digits.pct05.share",
     ] {
         let r = row(c, t, "nation");
         // The exact digit nulls are replicated on the first DIGIT_REPS replicates only
@@ -68,7 +68,7 @@ fn valid_tests_hold_their_level_on_clean_elections() {
         assert_ne!(r.verdict, Verdict::NotApplicable, "{t}");
     }
     // Pooled over regions (20 regions × the replicates): tighter.
-    for t in ["integer.either", "digits.last.chi2.Candidate A", "digits.P05s"] {
+    for t in ["integer.either", "digits.last.chi2.Candidate A", "digits.pct05.turnout"] {
         let r = row(c, t, "region");
         let reps = if t.starts_with("digits.") { inline::DIGIT_REPS.min(200) } else { 200 };
         assert_eq!(r.rates[0].n, reps * 20, "{t}");
@@ -224,8 +224,8 @@ fn apply_fills_results_of_the_battery() {
     let r = a.nation("digits.2bl.chi2.pooled").unwrap();
     assert_eq!(r.calibrated_alpha, Some(row(c, "digits.2bl.chi2.pooled", "nation").rate()));
     assert_eq!(r.extra.get("calibrated_alpha_benford"), Some(&row(c, "digits.2bl.chi2.pooled#p_benford", "nation").rate()));
-    let reg = a.results.iter().find(|r| r.test == "digits.P05s" && r.scope.starts_with("region:")).unwrap();
-    assert_eq!(reg.calibrated_alpha, Some(row(c, "digits.P05s", "region").rate()));
+    let reg = a.results.iter().find(|r| r.test == "digits.pct05.turnout" && r.scope.starts_with("region:")).unwrap();
+    assert_eq!(reg.calibrated_alpha, Some(row(c, "digits.pct05.turnout", "region").rate()));
     // Every result with a p either got a rate or a reason, except the dips' and others'
     // tests that the battery has and the inline path does not (none today).
     for r in a.results.iter().filter(|r| r.p.is_some()) {

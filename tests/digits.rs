@@ -224,7 +224,7 @@ fn classical_2bl_fails_resampled_holds() {
 }
 
 /// Power: 5% of 20,000 stations with human-invented last digits (0 and 5 favoured) are
-/// detected by the leader's last-digit chi-square and by C05s.
+/// detected by the leader's last-digit chi-square and by `digits.last.05`.
 #[test]
 fn power_invented_digits() {
     let reps = 100;
@@ -238,7 +238,7 @@ fn power_invented_digits() {
         c05 += (binom_test_two_sided(h[0] + h[5], n, 0.2) < 0.05) as usize;
     }
     let (pc, p5) = (chi as f64 / reps as f64, c05 as f64 / reps as f64);
-    eprintln!("power at 5% invented stations (20,000 stations): chi2 {pc}, C05s {p5}");
+    eprintln!("power at 5% invented stations (20,000 stations): chi2 {pc}, last.05 {p5}");
     assert!(pc >= 0.9 && p5 >= 0.9, "{pc} {p5}");
 }
 
@@ -324,12 +324,12 @@ fn russia_2018() {
     assert_eq!(rep.n, 376_617);
     assert!((rep.statistic - 0.11172).abs() < 1e-4 && (adj.statistic - 0.21751).abs() < 1e-4);
     // EFT statistics of the leader
-    let lastc = r.get("digits.LastC").unwrap();
+    let lastc = r.get("digits.last.mean").unwrap();
     assert!((lastc.statistic - 4.47999).abs() < 1e-4);
     assert!((lastc.extra["p_uniform"] - 0.030).abs() < 0.001);
-    assert!((p("digits.LastC") - 0.120).abs() < 0.001);
-    assert!((r.get("digits.C05s").unwrap().statistic - 0.20213).abs() < 1e-4);
-    let p05 = r.get("digits.P05s").unwrap();
+    assert!((p("digits.last.mean") - 0.120).abs() < 0.001);
+    assert!((r.get("digits.last.05").unwrap().statistic - 0.20213).abs() < 1e-4);
+    let p05 = r.get("digits.pct05.turnout").unwrap();
     assert!((p05.statistic - 0.21894).abs() < 1e-4 && p05.extra["p_uniform"] < 1e-40, "{p05:?}");
     // the exact null of each station's rounded turnout: still rejects (p 7e-13)
     assert!(p05.p.unwrap() < 1e-10, "{p05:?}");
@@ -578,7 +578,7 @@ fn exact_null_by_hand() {
 }
 
 /// The exact null against a Monte Carlo of the same model (20,000 draws of every station
-/// of a fixture as Binomial(n, x/n)): expected digit counts (last, second, pairs, P05s of
+/// of a fixture as Binomial(n, x/n)): expected digit counts (last, second, pairs, pct05 of
 /// the shares) within 4 Monte Carlo standard errors, and the variances of the linear
 /// statistics (mean last digit, share of 0/5, mean second digit, repeated pairs) within 5%
 /// (the Monte Carlo variance's relative sd is √(2/20,000) = 1%).
@@ -642,7 +642,7 @@ fn exact_null_matches_monte_carlo() {
     }
     check("repeated", sum_pairs[0], null.pairs.e[0], null.pairs.e[0]);
     check("adjacent", sum_pairs[1], null.pairs.e[1], null.pairs.e[1]);
-    check("P05s.share", sum_p05, p05, p05);
+    check("pct05.share", sum_p05, p05, p05);
     assert!((null.p05_share.e[0] - p05).abs() < 1e-12);
     let digits = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
     let is05 = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
@@ -666,9 +666,9 @@ fn exact_null_matches_monte_carlo() {
 /// rejection rate at α = 0.05 of each national digit test, with the exact null (the
 /// default p) and with the uniform / Benford null it replaces (`p_uniform`, `p_benford`),
 /// printed as a table. The uniform rates are not powers at α: on these clean elections the
-/// uniform pooled test rejects 88% and C05s 8.7% (`exact_null_calibrated_on_simulated_elections`).
+/// uniform pooled test rejects 88% and last.05 8.7% (`exact_null_calibrated_on_simulated_elections`).
 /// Measured (40 replicates, invented:0.02:0.8): pooled last digits 0.70 (uniform 1.0),
-/// C05s 0.275 (0.475), the leader's last digits 0.125 (0.175): the exact null centred on
+/// last.05 0.275 (0.475), the leader's last digits 0.125 (0.175): the exact null centred on
 /// each station's own count explains part of an invented digit at small counts as
 /// arithmetic, a loss the lead should weigh (see the closing note). Asserted: the pooled
 /// exact test still finds 2% invented protocols at least half of the time.
@@ -692,7 +692,7 @@ fn power_by_fraud_kind() {
 
 /// Many stations and a small candidate (2.5%: counts of 10–40), where the binomial
 /// smoothing of each count's null could show (printed; 100 replicates of 25,000 stations).
-/// Measured: every rate in [0.01, 0.09] (LastC 0.01, _2BL 0.09), the 2.5% candidate's last
+/// Measured: every rate in [0.01, 0.09] (last.mean 0.01, _2BL 0.09), the 2.5% candidate's last
 /// digits 0.05 (uniform null 1.0). A second-order (Richardson) correction of the smoothing,
 /// `2·P[Bin(n, x/n)] − P[Bin(2n, x/n) − x]`, was tried and changed nothing measurable here.
 #[test]

@@ -304,8 +304,8 @@ fn invented_protocols_favour_zero_and_five() {
     // each, sd ≈ 0.005: thresholds are > 10 sd from either value's neighbour.
     let before = c05(&clean, &listed);
     let after = c05(&dirty, &listed);
-    assert!((before - 0.2).abs() < 0.03, "clean C05s {before}");
-    assert!(after > 0.38, "invented C05s {after}");
+    assert!((before - 0.2).abs() < 0.03, "clean last.05 {before}");
+    assert!(after > 0.38, "invented last.05 {after}");
     for &k in &listed {
         let b = dirty.row(k);
         assert!(issued(b) <= b[col::REGISTERED]);

@@ -413,7 +413,7 @@ pub fn rank_stage(
         for (test, name) in [
             ("integer.either", "integer-percentage excess"),
             ("digits.last.chi2.pooled", "last-digit chi-square (pooled)"),
-            ("digits.P05s", "turnout percentages ending in 0 or 5"),
+            ("digits.pct05.turnout", "turnout percentages ending in 0 or 5"),
         ] {
             if not_applicable(test, if level == 0 { "region" } else { "commission" }) {
                 continue;

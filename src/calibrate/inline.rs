@@ -73,7 +73,7 @@
 //!   (`digits::exact`: each replicate's stations get their own `ExactUnit`, the same
 //!   functions [`digits::exact_chi2_p`] and [`digits::exact_linear_p`] as the battery):
 //!   `digits.last.chi2.<candidate>`, `.pooled`, `digits.last.repeated`, `.adjacent`,
-//!   `digits.LastC`, `digits.C05s`, `digits.P05s`, `digits.P05s.share`,
+//!   `digits.last.mean`, `digits.last.05`, `digits.pct05.turnout`, `digits.pct05.share`,
 //!   `digits.2bl.chi2.<candidate>`, `.pooled`, `digits._2BL`;
 //! * the classical Benford p of `digits.2bl.chi2.<candidate>`/`.pooled` and of
 //!   `digits._2BL` (`extra.p_benford`, descriptive in the battery): rows named
@@ -865,11 +865,11 @@ fn level_keys(keys: &mut Keys, cands: &[String], level: &'static str) -> LevelKe
     last.push(keys.id("digits.last.chi2.pooled", level));
     let repeated = keys.id("digits.last.repeated", level);
     let adjacent = keys.id("digits.last.adjacent", level);
-    let lastc = keys.id("digits.LastC", level);
-    let c05s = keys.id("digits.C05s", level);
+    let lastc = keys.id("digits.last.mean", level);
+    let c05s = keys.id("digits.last.05", level);
     let b2bl_mean = keys.id("digits._2BL#p_benford", level);
-    let p05s = keys.id("digits.P05s", level);
-    let p05s_share = keys.id("digits.P05s.share", level);
+    let p05s = keys.id("digits.pct05.turnout", level);
+    let p05s_share = keys.id("digits.pct05.share", level);
     let mut b2bl: Vec<usize> = cands.iter().map(|c| keys.id(&format!("digits.2bl.chi2.{c}#p_benford"), level)).collect();
     b2bl.push(keys.id("digits.2bl.chi2.pooled#p_benford", level));
     let b2bl_mean_exact = keys.id("digits._2BL", level);
@@ -924,7 +924,7 @@ fn decided(p: f64, alpha: f64) -> bool {
     p < alpha / 3.0 || p > 3.0 * alpha
 }
 
-/// Two-sided normal p (`digits.LastC`).
+/// Two-sided normal p (`digits.last.mean`).
 fn z_two_sided(z: f64) -> f64 {
     (2.0 * norm_sf(z.abs())).min(1.0)
 }

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod calibrate;
 pub mod check;
 pub mod demo;
+pub mod eft;
 pub mod input;
 pub mod inspect;
 pub mod plot;
@@ -42,6 +43,7 @@ pub enum Command {
     Calibrate(calibrate::Args),
     Demo(demo::Args),
     Plot(plot::Args),
+    Eft(eft::Args),
 }
 
 pub fn run(cli: Cli) -> crate::Result<i32> {
@@ -54,5 +56,6 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Calibrate(a) => calibrate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Eft(a) => eft::run(a),
     }
 }

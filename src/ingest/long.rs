@@ -246,5 +246,5 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     if dropped > 0 {
         report.dropped_columns.push(format!("{dropped} hierarchy column(s) empty on every row: not used as levels"));
     }
-    Ok(Election { source: name.to_string(), levels, station, line: lines, counts, candidates, votes, special, unpublished, missing: Vec::new(), issued_postal: None })
+    Ok(Election { source: name.to_string(), levels, station, line: lines, counts, candidates, votes, special, unpublished, missing: Vec::new(), issued_postal: None, missing_votes: Vec::new() })
 }

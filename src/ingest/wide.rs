@@ -120,6 +120,8 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         plan.levels.iter().map(|(n, c)| Interner::new(n, &header.names[*c])).collect();
     let mut unpublished = Vec::new();
     let mut missing: Vec<u16> = Vec::new();
+    // Per candidate, the stations whose cell was empty or NA (read as 0 in `votes`).
+    let mut missing_votes: Vec<Vec<u32>> = vec![Vec::new(); ncand];
     let mut postal: Option<Vec<Count>> = (!plan.postal.is_empty()).then(|| Vec::with_capacity(est));
     let mut kinds: Vec<Option<Special>> = Vec::new();
     // Station types: each distinct value once, and each station's value.
@@ -144,6 +146,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
     let mut role_empty: u16;
     let mut cand_vals = vec![0u32; ncand];
     let mut cand_filled = vec![false; ncand];
+    let mut cand_missing: Vec<usize> = Vec::new();
     let mut role_filled = vec![false; role_cols.len()];
     let mut label = Vec::with_capacity(64);
 
@@ -227,6 +230,7 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             }
         }
         let mut cand_empty = 0u64;
+        cand_missing.clear();
         cand_filled.iter_mut().for_each(|f| *f = false);
         for (j, &c) in cand_cols.iter().enumerate() {
             let cell = &rec[c];
@@ -239,11 +243,13 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
                     empty += 1;
                     cand_empty += 1;
                     cand_vals[j] = 0;
+                    cand_missing.push(j);
                 }
                 Err(_) if is_missing(cell, &na) => {
                     empty += 1;
                     cand_empty += 1;
                     cand_vals[j] = 0;
+                    cand_missing.push(j);
                 }
                 Err(k) => {
                     err.get_or_insert_with(|| fail(Some(c), Some(cell), k.explain().into()));
@@ -331,6 +337,9 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         if row_missing != 0 {
             missing.resize(s, 0);
             missing.push(row_missing);
+        }
+        for &j in &cand_missing {
+            missing_votes[j].push(s as u32);
         }
         if let Some(p) = postal.as_mut() {
             let mut t = 0u32;
@@ -474,6 +483,11 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
             k += 1;
             keep[k - 1]
         });
+        let mut k = 0;
+        missing_votes.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
         for (j, &c) in cand_cols.iter().enumerate() {
             if !keep[j] {
                 report.dropped_columns.push(format!("\"{}\" (candidate): empty on every row", header.names[c]));
@@ -519,5 +533,6 @@ pub(crate) fn read(name: &str, bytes: &[u8], delimiter: u8, opts: &Options, repo
         unpublished,
         missing,
         issued_postal: postal,
+        missing_votes: if missing_votes.iter().all(|m| m.is_empty()) { Vec::new() } else { missing_votes },
     })
 }

@@ -7,7 +7,7 @@
 //! | `displacement` | the unit as a whole against its peer units ([`super::displacement`]): turnout, leader share, stuffing and transfer signatures of the weighted mean logits, the strongest, Bonferroni-corrected; commissions against the other commissions of their region and against every commission of the nation |
 //! | `spread` | the same tail of the z of `ln(Q/(n − 1))`, `Q = Σ w (x − x̄)²`, against the level's median, `√(2/(n − 1) + η²)` in the denominator (8 stations or more) |
 //! | `turnout_share_correlation` | one-sided Fisher-z test of Pearson's r among the unit's stations (10 or more) |
-//! | other tests | their per-unit p (integer-percentage excess, pooled last digit, P05s), when the inline calibration did not find them not applicable at that level |
+//! | other tests | their per-unit p (integer-percentage excess, pooled last digit, `digits.pct05.turnout`), when the inline calibration did not find them not applicable at that level |
 //!
 //! Station logits `x` are weighed by `w = 1/(σ² + b)`, `b = 1/(den·p̄(1 − p̄))` the
 //! binomial noise of the station's count and `σ²` the level's extra-binomial station

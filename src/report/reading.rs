@@ -104,10 +104,10 @@ pub fn reading(r: &TestResult) -> String {
     match t {
         "digits.last.repeated" => format!("{} of counts end in two equal digits ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "10%".into())),
         "digits.last.adjacent" => format!("{} of counts end in two adjacent digits ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "18%".into())),
-        "digits.LastC" => format!("mean last digit of the leader's counts {:.3} ({} expected)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_else(|| "4.5".into())),
-        "digits.C05s" => format!("{} of the leader's counts end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
-        "digits.P05s" => format!("{} of rounded turnout percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
-        "digits.P05s.share" => format!("{} of the leader's rounded percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
+        "digits.last.mean" => format!("mean last digit of the leader's counts {:.3} ({} expected)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_else(|| "4.5".into())),
+        "digits.last.05" => format!("{} of the leader's counts end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
+        "digits.pct05.turnout" => format!("{} of rounded turnout percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
+        "digits.pct05.share" => format!("{} of the leader's rounded percentages end in 0 or 5 ({} expected)", pct(r.statistic), m.map(pct).unwrap_or_else(|| "20%".into())),
         "digits._2BL" => format!("mean second digit of the leader's counts {:.3} ({} under Benford)", r.statistic, m.map(|m| format!("{m:.3}")).unwrap_or_default()),
         "fingerprint.f_incremental" => format!("the Klimek model puts {} of stations under incremental fraud", pct(r.statistic)),
         "fingerprint.f_extreme" => format!("the Klimek model puts {} of stations under extreme fraud", pct(r.statistic)),
@@ -182,7 +182,7 @@ mod tests {
         assert!(!not_applicable(&r));
         r.p = None;
         assert_eq!(verdict(&r), "descriptive (no p-value)");
-        let c = TestResult::new("digits.C05s", "nation", 0.1963, 100);
+        let c = TestResult::new("digits.last.05", "nation", 0.1963, 100);
         assert_eq!(reading(&c), "19.6% of the leader's counts end in 0 or 5 (20% expected)");
     }
 }

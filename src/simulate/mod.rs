@@ -502,6 +502,7 @@ impl Simulation {
             unpublished: Vec::new(),
             missing: Vec::new(),
             issued_postal: None,
+            missing_votes: Vec::new(),
         }
     }
 }

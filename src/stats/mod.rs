@@ -14,6 +14,7 @@ pub mod fdr;
 pub mod integer;
 pub mod fingerprint;
 pub mod digits;
+pub mod eft;
 pub mod shape;
 pub mod shpilkin;
 pub mod rozenas;

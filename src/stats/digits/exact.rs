@@ -42,7 +42,7 @@
 //!   form in the Poisson-multinomial's covariance. Pearson's `Σ (O − E)²/E` would not be
 //!   χ²(9) here: stations with different digit distributions make the multinomial
 //!   covariance wrong.
-//! * means (LastC, _2BL) and shares (C05s, P05s, repeated and adjacent pairs): the linear
+//! * means (`last.mean`, `_2BL`) and shares (`last.05`, `pct05.*`, repeated and adjacent pairs): the linear
 //!   statistic `wᵀ Y` (`w` the digit values or the indicator of the digits counted), divided
 //!   by its exact sd `√(wᵀ Cov(Y) w)`, two-sided normal.
 //!
@@ -549,7 +549,7 @@ impl ExactUnit {
 
     /// Adds one station: the candidates' counts `votes[j]` out of `den`, the focus
     /// candidate `focus`, `min` the last-digit filter, `pct_share` whether the station
-    /// enters P05s.share; `turnout`: `(B, N)` when it enters P05s.
+    /// enters `pct05.share`; `turnout`: `(B, N)` when it enters `pct05.turnout`.
     pub fn add_station(&mut self, votes: impl Iterator<Item = u32>, den: u64, focus: usize, min: u32, pct_share: bool, turnout: Option<(u32, u32)>) {
         for (j, x) in votes.enumerate() {
             if x == 0 {

@@ -35,15 +35,23 @@
 //!   two-sided binomial test (the "minlike" rule of R's `binom.test` and scipy's
 //!   `binomtest`); the one-sided "fewer than expected" p (Beber & Scacco's direction for
 //!   invented numbers) is in `extra.p_less`.
-//! * Mebane's Election Forensics Toolkit (EFT) statistics, under EFT's names, for the focus
-//!   candidate (the national leader unless chosen): `digits.LastC` (mean last digit, 4.5),
-//!   `digits.C05s` (share of counts with last digit 0 or 5, 0.2), `digits._2BL` (mean second
-//!   digit, 4.187; `null_mean` the classical Benford one, `extra.mean_exact` the exact null's), `digits.P05s` (share of rounded turnout percentages `round(100·B/N)`
-//!   whose last digit is 0 or 5, 0.2), `digits.P05s.share` (the same for the candidate's
-//!   percentage `round(100·v/V)`, the variant EFT-style tables print per candidate), and
-//!   the shape columns of EFT's table `digits.Skew.turnout`, `digits.Kurt.turnout`,
-//!   `digits.Skew.share`, `digits.Kurt.share` (population skewness and non-excess kurtosis;
-//!   descriptive: heterogeneous regions move them without any fraud). Means carry a
+//! * Digit statistics in the style of Mebane's Election Forensics Toolkit (EFT), for the
+//!   focus candidate (the national leader unless chosen). They differ from EFT's on purpose
+//!   and so do not carry EFT's names (EFT's own definitions, under EFT's names, are
+//!   `tallyscope eft`, [`crate::stats::eft`]): `digits.last.mean` (mean last digit, 4.5;
+//!   EFT's `LastC` takes all counts, zeros included, here counts `>= min_count`, default
+//!   10), `digits.last.05` (share of counts ending in 0 or 5, 0.2; EFT's `C05s`, same
+//!   filter difference), `digits._2BL` (mean second digit of counts `>= 10`, 4.187 — the
+//!   same definition as EFT's `_2BL`, so it keeps the name; `null_mean` the classical
+//!   Benford one, `extra.mean_exact` the exact null's), `digits.pct05.turnout` (share of
+//!   rounded turnout percentages `round(100·B/N)` whose last digit is 0 or 5, 0.2; EFT's
+//!   `P05s` on turnout takes every denominator and rounds half to even, here denominators
+//!   `>= min_denominator` and half up), `digits.pct05.share` (the same for the candidate's
+//!   percentage `round(100·v/V)`), and the shape columns `digits.skew.turnout`,
+//!   `digits.kurt.turnout`, `digits.skew.share`, `digits.kurt.share` (population skewness
+//!   and non-excess kurtosis like EFT's `Skew`/`Kurt`, but on the stations with
+//!   denominators `>= min_denominator`; descriptive: heterogeneous regions move them
+//!   without any fraud). Means carry a
 //!   percentile bootstrap interval (`extra.ci_lo`, `extra.ci_hi`, `bootstrap` resamples,
 //!   seeded). Percentages need a denominator `≥ min_denominator` (default 100): below that
 //!   percentages are coarse and land on multiples of 5 by arithmetic alone.
@@ -131,7 +139,7 @@ use crate::model::{Election, Role};
 pub struct DigitOptions {
     /// Minimum count for last-digit tests (10). Second-digit tests use `max(10, min_count)`.
     pub min_count: u32,
-    /// Minimum denominator (`N` for turnout, `V` for shares) for P05s (100).
+    /// Minimum denominator (`N` for turnout, `V` for shares) for `digits.pct05.*` (100).
     pub min_denominator: u32,
     /// Focus candidate of the EFT statistics (`None` = national leader).
     pub candidate: Option<usize>,
@@ -141,7 +149,7 @@ pub struct DigitOptions {
     pub regions: bool,
     /// Per-commission results (the lowest level above stations), off by default: the
     /// pooled and focus-candidate tests only (last digits pooled, repeated, adjacent,
-    /// LastC, C05s, _2BL, P05s, 2BL pooled), without bootstrap intervals.
+    /// last.mean, last.05, _2BL, pct05.turnout, 2BL pooled), without bootstrap intervals.
     pub commissions: bool,
     /// Bootstrap resamples for the intervals of the means (1000; 0 = none).
     pub bootstrap: usize,
@@ -519,7 +527,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         let (m0, _) = mean_var_of(&null.shares());
         let (y, sd) = null.linear(hl, nl, &DIGITS);
         let (yr, sdr) = null.linear_with(hl, nl, &DIGITS, robust_for(nl));
-        let mut r = TestResult::new("digits.LastC", scope, mean, nl as usize);
+        let mut r = TestResult::new("digits.last.mean", scope, mean, nl as usize);
         r.null_mean = Some(m0);
         r.null_sd = Some(sdr / nf);
         r.p = Some(linear_p(yr, sdr));
@@ -527,13 +535,13 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         r.effect = Some(mean - m0);
         r.extra.insert("p_uniform".into(), z_two_sided((mean - 4.5) / (8.25 / nf).sqrt()));
         add_ci(&mut r, boot(hl, &DIGITS, 0));
-        r.notes.push(format!("EFT LastC: mean last digit of {fname}'s counts >= {} (uniform: 4.5); p two-sided normal against the exact per-station binomial null (null_mean, null_sd); p_uniform against 4.5, descriptive", o.min_count));
+        r.notes.push(format!("mean last digit of {fname}'s counts >= {} (uniform: 4.5; unlike EFT's LastC, which takes all counts, zeros included); p two-sided normal against the exact per-station binomial null (null_mean, null_sd); p_uniform against 4.5, descriptive", o.min_count));
         out.push(r);
         let k = hl[0] + hl[5];
         let e05 = null.shares()[0] + null.shares()[5];
         let (y, sd) = null.linear(hl, nl, &IS05);
         let (yr, sdr) = null.linear_with(hl, nl, &IS05, robust_for(nl));
-        let mut r = TestResult::new("digits.C05s", scope, k as f64 / nf, nl as usize);
+        let mut r = TestResult::new("digits.last.05", scope, k as f64 / nf, nl as usize);
         r.null_mean = Some(e05);
         r.null_sd = Some(sdr / nf);
         r.p = Some(linear_p(yr, sdr));
@@ -541,7 +549,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         r.effect = Some(k as f64 / nf - e05);
         r.extra.insert("p_uniform".into(), binom_test_two_sided(k, nl, 0.2));
         add_ci(&mut r, boot(hl, &IS05, 1));
-        r.notes.push(format!("EFT C05s: share of {fname}'s counts >= {} ending in 0 or 5 (uniform: 0.2); p two-sided normal against the exact per-station binomial null; p_uniform: exact binomial against 0.2, descriptive", o.min_count));
+        r.notes.push(format!("share of {fname}'s counts >= {} ending in 0 or 5 (uniform: 0.2; unlike EFT's C05s, which takes all counts, zeros included); p two-sided normal against the exact per-station binomial null; p_uniform: exact binomial against 0.2, descriptive", o.min_count));
         out.push(r);
     }
     let h2 = &t.second[f];
@@ -570,19 +578,19 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
                 r.extra.insert("mean_resampled".into(), rs.mean_expected);
                 r.extra.insert("sd_resampled".into(), rs.mean_null_sd);
                 r.notes.push(format!(
-                    "EFT _2BL: mean second digit of {fname}'s counts >= 10; p two-sided normal against the exact per-station binomial null (mean_exact, sd_exact); p_resampled from the log10-jitter null ({} replicates, sd {}) and null_mean/null_sd/p_benford (classical Benford, 4.187) descriptive",
+                    "_2BL (EFT's definition): mean second digit of {fname}'s counts >= 10; p two-sided normal against the exact per-station binomial null (mean_exact, sd_exact); p_resampled from the log10-jitter null ({} replicates, sd {}) and null_mean/null_sd/p_benford (classical Benford, 4.187) descriptive",
                     rs.draws, rs.jitter_sd
                 ));
             }
             None => r.notes.push(format!(
-                "EFT _2BL: mean second digit of {fname}'s counts >= 10; p two-sided normal against the exact per-station binomial null (mean_exact, sd_exact); p_benford (classical Benford, 4.187) descriptive"
+                "_2BL (EFT's definition): mean second digit of {fname}'s counts >= 10; p two-sided normal against the exact per-station binomial null (mean_exact, sd_exact); p_benford (classical Benford, 4.187) descriptive"
             )),
         }
         out.push(r);
     }
     for (name, h, what, null) in [
-        ("digits.P05s", &t.pct_turnout, "turnout percentages round(100*B/N)", &t.exact.p05_turnout),
-        ("digits.P05s.share", &t.pct_share, "focus-candidate percentages round(100*v/V)", &t.exact.p05_share),
+        ("digits.pct05.turnout", &t.pct_turnout, "turnout percentages round(100*B/N)", &t.exact.p05_turnout),
+        ("digits.pct05.share", &t.pct_share, "focus-candidate percentages round(100*v/V)", &t.exact.p05_share),
     ] {
         let n: u64 = h.iter().sum();
         if n == 0 {
@@ -600,9 +608,9 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         r.extra.insert("p_model".into(), linear_p(y, sd));
         r.extra.insert("p_uniform".into(), binom_test_two_sided(k, n, 0.2));
         r.effect = Some(k as f64 / nf - e05);
-        add_ci(&mut r, boot(h, &IS05, if name == "digits.P05s" { 3 } else { 4 }));
+        add_ci(&mut r, boot(h, &IS05, if name == "digits.pct05.turnout" { 3 } else { 4 }));
         r.notes.push(format!(
-            "EFT P05s: share of {what} ending in 0 or 5 (uniform: 0.2), denominators >= {}; p two-sided normal against the exact per-station binomial null (numerator redrawn as Binomial(n, x/n)); p_uniform: exact binomial against 0.2, descriptive",
+            "share of {what} ending in 0 or 5 (uniform: 0.2), denominators >= {}, rounded half up (unlike EFT's P05s: every denominator, R's half-to-even rounding); p two-sided normal against the exact per-station binomial null (numerator redrawn as Binomial(n, x/n)); p_uniform: exact binomial against 0.2, descriptive",
             o.min_denominator
         ));
         out.push(r);
@@ -613,13 +621,14 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         }
         let (s, k) = skew_kurt(x);
         let nf = x.len() as f64;
-        for (name, v, m, sd) in [("Skew", s, 0.0, (6.0 / nf).sqrt()), ("Kurt", k, 3.0, (24.0 / nf).sqrt())] {
+        for (name, v, m, sd) in [("skew", s, 0.0, (6.0 / nf).sqrt()), ("kurt", k, 3.0, (24.0 / nf).sqrt())] {
             let mut r = TestResult::new(format!("digits.{name}.{what}"), scope, v, x.len());
             r.null_mean = Some(m);
             r.null_sd = Some(sd);
             r.effect = Some(v - m);
             r.notes.push(format!(
-                "EFT {name} of the {what} distribution (population moments; kurtosis non-excess); normal-theory reference, descriptive (heterogeneity moves it without fraud), no p"
+                "{name} of the {what} distribution (population moments; kurtosis non-excess), denominators >= {} (unlike EFT's Skew/Kurt: every denominator); normal-theory reference, descriptive (heterogeneity moves it without fraud), no p",
+                o.min_denominator
             ));
             out.push(r);
         }
@@ -704,13 +713,13 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         Some(b) => Some(b),
         None => {
             if e.get(Role::InBoxes).is_some() {
-                notes.push("no ballots-issued line: P05s uses C/N".into());
+                notes.push("no ballots-issued line: pct05.turnout uses C/N".into());
             }
             e.get(Role::InBoxes)
         }
     };
     if registered.is_none() || turnout_num.is_none() {
-        notes.push("no registered voters or ballots: P05s and turnout shape not computed".into());
+        notes.push("no registered voters or ballots: pct05.turnout and turnout shape not computed".into());
     }
     let share_den = e.valid_or_sum();
     let cx = Ctx { e, stations, focus, turnout_num, registered, share_den, o };
