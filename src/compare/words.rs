@@ -123,7 +123,13 @@ pub fn summary(c: &Comparison, e: &Election) -> String {
                 100.0 * x.estimate,
                 100.0 * x.margin,
                 100.0 * x.official,
-                if x.outside { format!(" — OUTSIDE the margin (z = {:.1})", x.z) } else { String::new() }
+                if x.outside_all_candidates {
+                    format!(" — OUTSIDE the margin, even allowing for {} candidates tested at once (z = {:.1})", p.candidates.len(), x.z)
+                } else if x.outside {
+                    format!(" — outside the margin (z = {:.1}), but not beyond chance with {} candidates tested (|z| ≤ {:.2})", x.z, p.candidates.len(), p.z_critical_all_candidates)
+                } else {
+                    String::new()
+                }
             ));
         }
         for n in &p.notes {
@@ -131,6 +137,8 @@ pub fn summary(c: &Comparison, e: &Election) -> String {
         }
         if p.flagged() {
             s.push_str("The official result lies outside the sample's margin of error: the published totals are not what a random sample of counts says.\n");
+        } else {
+            s.push_str("No official share lies outside its margin once every candidate is tested together: the official result is consistent with the sample.\n");
         }
     }
     s
