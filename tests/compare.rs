@@ -415,3 +415,54 @@ fn no_key_in_common_is_an_error_naming_the_columns() {
     assert!(err.contains("cannot find the station key"), "{err}");
     assert!(err.contains("--join station=OBSERVED_COL"), "{err}");
 }
+
+// ---------- analyze --observed, through the binary ----------
+
+#[test]
+fn analyze_with_observed_ranks_discrepancies_first_and_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = env!("CARGO_BIN_EXE_tallyscope");
+    let st = Command::new(bin)
+        .current_dir(d)
+        .args(["simulate", "--stations", "2000", "--seed", "4", "-o", "e.csv", "--truth", "t.csv", "--fraud", "transfer:0.05:0.3"])
+        .args(["--observers", "0.5", "--observer-kind", "copy"])
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("observers (copy) at 1000 stations: e.observed.csv"));
+    let out = Command::new(bin)
+        .current_dir(d)
+        .args(["analyze", "e.csv", "--observed", "e.observed.csv", "--out", "an", "-q", "--no-calibration", "--no-fingerprint"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("an/observed/summary.json")).unwrap()).unwrap();
+    let differing = summary["stations_differing"].as_u64().unwrap() as usize;
+    // Ground truth: transferred stations among the observed ones (fraud truth, 1000 observed).
+    let truth = std::fs::read_to_string(d.join("t.csv")).unwrap();
+    let observed_ids: BTreeSet<String> = std::fs::read_to_string(d.join("e.observed.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().to_string())
+        .collect();
+    let falsified_observed =
+        truth.lines().skip(1).filter(|l| l.contains(",transfer,") && observed_ids.contains(l.split(',').next().unwrap())).count();
+    assert!(differing > 20);
+    assert_eq!(differing, falsified_observed);
+    // The stations in discrepancy head the ranking, each with its reason and columns.
+    let stations = std::fs::read_to_string(d.join("an/stations.csv")).unwrap();
+    let mut lines = stations.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&head[head.len() - 3..], ["observed_fields_compared", "observed_fields_differing", "observed_votes_moved"]);
+    for l in lines.clone().take(differing) {
+        assert!(l.contains("votes for Candidate A;") && l.contains("on the observers' copy of the protocol"), "{l}");
+        assert!(!l.ends_with(",0,0") && !l.ends_with(",,,"), "{l}");
+    }
+    let after = lines.nth(differing).unwrap();
+    assert!(!after.contains("observers' copy"), "{after}");
+    let report = std::fs::read_to_string(d.join("an/report.html")).unwrap();
+    assert!(report.contains("Official results against observers&#39; records"));
+    assert!(report.contains(&format!("At {differing} of 1,000 joined stations an official figure differs")), "report lacks the count");
+}
