@@ -41,12 +41,14 @@ pub fn summary(c: &Comparison, e: &Election) -> String {
         ));
         // The largest one, as a sentence.
         if let Some(d) = c.discrepancies.iter().max_by_key(|d| (d.difference().unsigned_abs(), std::cmp::Reverse(d.station))) {
-            let f = c.fields[d.field].name(e);
+            let (o, b) = (thousands(d.official as u64), thousands(d.observed as u64));
+            let what = match c.fields[d.field] {
+                super::Field::Candidate(j) => format!("official {o} votes for {}, observed {b}", e.candidates[j]),
+                super::Field::Role(r) => format!("official {} {o}, observed {b}", r.key()),
+            };
             s.push_str(&format!(
-                "Largest: {} — official {} {f}, observed {} (line {} of the official file, line {} of the observed).\n",
+                "Largest: {} — {what} (line {} of the official file, line {} of the observed).\n",
                 e.describe(d.station),
-                thousands(d.official as u64),
-                thousands(d.observed as u64),
                 e.line[d.station],
                 c.join_observed_line(d.row)
             ));
