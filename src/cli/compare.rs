@@ -44,6 +44,7 @@ use std::path::PathBuf;
 ///                      moved (minimum: votes taken at least)
 ///   summary.json       join accounting, column matching, counts, votes moved per
 ///                      candidate (gained, lost, net; from whom to whom), PVT estimates
+///   compare.png/.svg   official vs observed votes per candidate, and votes moved
 /// and prints the outcome in plain words on stderr.
 ///
 /// EXAMPLE (simulated, ground truth known)
@@ -102,6 +103,10 @@ pub struct Args {
     /// Sheet of an observed spreadsheet (as --sheet).
     #[arg(long, value_name = "NAME|NUMBER", help_heading = "Comparison")]
     pub observed_sheet: Option<String>,
+    /// Skip the chart (compare.png, compare.svg: official vs observed votes per candidate,
+    /// and the votes each gained or lost).
+    #[arg(long, help_heading = "Comparison")]
+    pub no_chart: bool,
     /// Print nothing but errors.
     #[arg(long, short, help_heading = "Comparison")]
     pub quiet: bool,
@@ -179,7 +184,10 @@ pub fn run(args: Args) -> Result<i32> {
         )));
     }
     let c = compare::compare(e, &obs, &j, &compare::Options { mode: args.observed_as, strata, confidence: args.confidence })?;
-    let files = crate::export::compare::write_all(&args.out, &c, e, &obs)?;
+    let mut files = crate::export::compare::write_all(&args.out, &c, e, &obs)?;
+    if !args.no_chart {
+        files.extend(crate::render::compare::write(&c, e, &args.out)?);
+    }
     if !args.quiet {
         for (n, w) in &c.unmatched_columns {
             eprintln!("tallyscope: {}: column \"{n}\" not compared: {w}", obs.file);

@@ -69,6 +69,9 @@ pub struct Flows {
     pub shortfall: Vec<u64>,
     /// Σ station votes_moved.
     pub total: u64,
+    /// Per candidate, over the station × candidate cells compared: official and observed sums.
+    pub official_compared: Vec<u64>,
+    pub observed_compared: Vec<u64>,
 }
 
 pub struct Diff {
@@ -91,6 +94,8 @@ pub fn run(e: &Election, obs: &Observed, j: &Join, mode: Mode) -> Diff {
         removed: vec![0.0; k],
         shortfall: vec![0; k],
         total: 0,
+        official_compared: vec![0; k],
+        observed_compared: vec![0; k],
     };
     let mut stations = Vec::with_capacity(j.pairs.len());
     let mut discrepancies = Vec::new();
@@ -123,6 +128,8 @@ pub fn run(e: &Election, obs: &Observed, j: &Join, mode: Mode) -> Diff {
             if let Field::Candidate(c) = *f {
                 d[c] = off as i64 - o as i64;
                 seen[c] = true;
+                flows.official_compared[c] += off as u64;
+                flows.observed_compared[c] += o as u64;
             }
         }
         match mode {

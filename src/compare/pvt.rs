@@ -263,3 +263,44 @@ pub fn from_join(e: &Election, obs: &Observed, j: &Join, strata: Option<usize>, 
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four stations of ten valid votes sampled from 100: r = 20/40, residuals 1, 0, 2, −3,
+    /// s²ₑ = 14/3, var(r) = (1 − 4/100)·s²ₑ/(4·10²) = 0.0112 (Cochran's SRS ratio variance).
+    #[test]
+    fn ratio_estimate_and_variance_by_hand() {
+        let mut acc = Accumulator::new(1, 2);
+        for (a, b) in [(6, 4), (5, 5), (7, 3), (2, 8)] {
+            acc.add(0, [a, b].into_iter());
+        }
+        let est = acc.finish(&[100], 0.95);
+        let (r, sd, m) = est[0];
+        assert!((r - 0.5).abs() < 1e-12);
+        assert!((sd - 0.0112f64.sqrt()).abs() < 1e-12, "{sd}");
+        assert!((m - 1.959_963_984_540_054 * sd).abs() < 1e-9);
+        // The other candidate mirrors it.
+        assert!((est[1].0 - 0.5).abs() < 1e-12 && (est[1].1 - sd).abs() < 1e-12);
+    }
+
+    /// Every station sampled: the estimate is the true share and the margin is 0.
+    #[test]
+    fn a_census_has_no_margin() {
+        let mut acc = Accumulator::new(2, 2);
+        acc.add(0, [6u32, 4].into_iter());
+        acc.add(0, [1u32, 9].into_iter());
+        acc.add(1, [30u32, 10].into_iter());
+        acc.add(1, [0u32, 5].into_iter());
+        let est = acc.finish(&[2, 2], 0.95);
+        assert!((est[0].0 - 37.0 / 65.0).abs() < 1e-12);
+        assert_eq!(est[0].2, 0.0);
+    }
+
+    #[test]
+    fn critical_values() {
+        assert!((z_critical(0.95) - 1.959_964).abs() < 1e-5);
+        assert!((z_critical(0.99) - 2.575_829).abs() < 1e-5);
+    }
+}

@@ -87,6 +87,9 @@ pub fn write_stations<W: Write>(c: &Comparison, e: &Election, w: W) -> std::io::
 struct CandidateVotes {
     candidate: String,
     official_total: u64,
+    /// Sums over the stations where this candidate's votes were compared.
+    official_at_compared_stations: u64,
+    observed_at_compared_stations: u64,
     gained: u64,
     lost: u64,
     net: i64,
@@ -120,6 +123,8 @@ pub fn summary(c: &Comparison, e: &Election, obs: &Observed) -> serde_json::Valu
         .map(|j| CandidateVotes {
             candidate: e.candidates[j].clone(),
             official_total: totals[j],
+            official_at_compared_stations: fl.official_compared[j],
+            observed_at_compared_stations: fl.observed_compared[j],
             gained: fl.gained[j],
             lost: fl.lost[j],
             net: fl.gained[j] as i64 - fl.lost[j] as i64,
