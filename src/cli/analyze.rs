@@ -138,7 +138,7 @@ pub struct Args {
     /// Observers' records of some stations (see `tallyscope compare --help`): every
     /// discrepancy becomes the strongest evidence in the station and commission ranking,
     /// report.html gets a section, stations.csv three columns, and DIR/observed/ the
-    /// files of `compare`.
+    /// files and chart of `compare`.
     #[arg(long, value_name = "FILE", help_heading = "Observers' records")]
     pub observed: Option<PathBuf>,
     /// What the observed figures are: copy, minimum or sample.
@@ -178,6 +178,7 @@ fn fold_observed(a: &mut Analysis, c: crate::compare::Comparison, obs: &crate::c
     crate::rank::observed::apply(&e, &mut a.stations_ranked, &mut a.commissions, &c, a.flag_threshold);
     a.station_order = crate::rank::order(&a.stations_ranked);
     crate::export::compare::write_all(&out.join("observed"), &c, &e, obs)?;
+    crate::render::compare::write(&c, &e, &out.join("observed"))?;
     if !quiet {
         eprint!("{}", crate::compare::words::summary(&c, &e));
     }
