@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod calibrate;
 pub mod checks;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod export;
 pub mod ingest;

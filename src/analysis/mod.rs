@@ -109,6 +109,9 @@ pub struct Analysis {
     pub timings: Vec<(String, f64)>,
     /// The seed every randomised procedure used (`Options::seed`), for the report.
     pub seed: u64,
+    /// Official figures against observers' records (`analyze --observed`), already
+    /// folded into the ranking by [`rank::observed::apply`].
+    pub observed: Option<Arc<crate::compare::Comparison>>,
 }
 
 impl Analysis {
@@ -339,6 +342,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         results,
         timings,
         seed: opt.seed,
+        observed: None,
     }
 }
 

@@ -135,10 +135,62 @@ pub struct Args {
     /// Pshenichnikov's integer-excess figures) are reproduced with it.
     #[arg(long)]
     pub include_abroad: bool,
+    /// Observers' records of some stations (see `tallyscope compare --help`): every
+    /// discrepancy becomes the strongest evidence in the station and commission ranking,
+    /// report.html gets a section, stations.csv three columns, and DIR/observed/ the
+    /// files and chart of `compare`.
+    #[arg(long, value_name = "FILE", help_heading = "Observers' records")]
+    pub observed: Option<PathBuf>,
+    /// What the observed figures are: copy, minimum or sample.
+    #[arg(long, value_enum, default_value_t = crate::compare::Mode::Copy, value_name = "KIND", help_heading = "Observers' records")]
+    pub observed_as: crate::compare::Mode,
+    /// Join key, as `compare --join` (OFFICIAL_COL=OBSERVED_COL; repeat for a composite key).
+    #[arg(long, value_name = "OFFICIAL_COL=OBSERVED_COL", value_delimiter = ',', help_heading = "Observers' records")]
+    pub observed_join: Vec<String>,
+    /// An observed column and what it holds, as `compare --observed-column`.
+    #[arg(long, value_name = "OBS=TARGET", help_heading = "Observers' records")]
+    pub observed_column: Vec<String>,
+    /// Mapping file for the observed columns, as `compare --observed-mapping`.
+    #[arg(long, value_name = "FILE", help_heading = "Observers' records")]
+    pub observed_mapping: Option<PathBuf>,
+    /// Join keys that differ only by zero padding or spaces.
+    #[arg(long, alias = "normalize-keys", help_heading = "Observers' records")]
+    pub normalise_keys: bool,
+}
+
+/// `--observed`: reads the observers' file, compares, and returns the comparison with
+/// the observed table (folded into the analysis by [`fold_observed`]).
+fn compare_observed(args: &Args, path: &std::path::Path, ing: &crate::ingest::Ingested) -> Result<(crate::compare::Comparison, crate::compare::Observed)> {
+    use crate::compare;
+    let oo = super::compare::observed_options(&args.observed_join, &args.observed_column, args.observed_mapping.as_deref(), &args.input.na, false)?;
+    let obs = compare::read::load(path, &ing.election, &ing.report.columns, &oo)?;
+    let j = compare::join::join(&ing.election, &obs, args.normalise_keys);
+    if j.pairs.is_empty() {
+        return Err(Error::usage(format!("--observed {}: no observed station joins an official one (key {})", path.display(), j.report.key.join(", "))));
+    }
+    let c = compare::compare(&ing.election, &obs, &j, &compare::Options { mode: args.observed_as, ..Default::default() })?;
+    Ok((c, obs))
+}
+
+/// Adds the comparison to the ranking and the analysis, writes DIR/observed/.
+fn fold_observed(a: &mut Analysis, c: crate::compare::Comparison, obs: &crate::compare::Observed, out: &std::path::Path, quiet: bool) -> Result<()> {
+    let e = a.election.clone();
+    crate::rank::observed::apply(&e, &mut a.stations_ranked, &mut a.commissions, &c, a.flag_threshold);
+    a.station_order = crate::rank::order(&a.stations_ranked);
+    crate::export::compare::write_all(&out.join("observed"), &c, &e, obs)?;
+    crate::render::compare::write(&c, &e, &out.join("observed"))?;
+    if !quiet {
+        eprint!("{}", crate::compare::words::summary(&c, &e));
+    }
+    a.observed = Some(std::sync::Arc::new(c));
+    Ok(())
 }
 
 pub fn run(args: Args) -> Result<i32> {
     if !args.more.is_empty() || args.split_by.is_some() {
+        if args.observed.is_some() {
+            return Err(Error::usage("--observed compares one official file: analyse it alone, without more files or --split-by"));
+        }
         return super::batch::run(args);
     }
     let t0 = Instant::now();
@@ -147,15 +199,22 @@ pub fn run(args: Args) -> Result<i32> {
     let ing = args.input.load()?;
     report_rows(&ing.report);
     let opt = options(&args, &ing.election)?;
+    let observed = match &args.observed {
+        Some(p) => Some(compare_observed(&args, p, &ing)?),
+        None => None,
+    };
     let t1 = Instant::now();
     analysis::phase_memory("read");
     bar.set_message(format!("analysing {} stations", thousands(ing.election.len() as u64)));
     let done = std::sync::Mutex::new(Vec::<String>::new());
-    let a = analysis::run_with_progress(ing, &opt, &|m| {
+    let mut a = analysis::run_with_progress(ing, &opt, &|m| {
         let mut d = done.lock().expect("no panics while holding it");
         d.push(m.to_string());
         bar.set_message(format!("analysing: done {}", d.join(", ")));
     });
+    if let Some((c, obs)) = observed {
+        fold_observed(&mut a, c, &obs, &args.out, args.quiet)?;
+    }
     let t2 = Instant::now();
     analysis::phase_memory("analysis");
     bar.set_message("writing results");

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod batch;
 pub mod calibrate;
 pub mod check;
+pub mod compare;
 pub mod demo;
 pub mod eft;
 pub mod input;
@@ -38,6 +39,7 @@ pub enum Command {
     Inspect(inspect::Args),
     Analyze(analyze::Args),
     Check(check::Args),
+    Compare(compare::Args),
     Rank(rank::Args),
     Simulate(simulate::Args),
     Calibrate(calibrate::Args),
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> crate::Result<i32> {
         Command::Inspect(a) => inspect::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Check(a) => check::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Calibrate(a) => calibrate::run(a),

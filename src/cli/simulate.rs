@@ -1,6 +1,7 @@
 //! `tallyscope simulate`: a synthetic national election with known fraud.
 
 use crate::error::{Error, Result};
+use crate::simulate::observers::{self, ObserverKind};
 use crate::simulate::{self, FraudSpec, SimConfig, write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,6 +58,13 @@ use std::time::Instant;
 ///   randomly chosen commissions; a fourth part `:city` takes the commissions of the
 ///   largest region (the capital) first, e.g. transfer-commissions:0.33:0.5:city.
 ///
+/// OBSERVERS: --observers FRACTION [--observer-kind copy|minimum|sample]
+///   also writes what observers recorded at a random FRACTION of the stations, beside
+///   the protocols (election.csv -> election.observed.csv, or --observed FILE), for
+///   `tallyscope compare`: copy = the true protocol before any fraud; minimum = a
+///   random share (30-90%) of each candidate's true votes, confirmed; sample = true
+///   protocols at a simple random sample of stations (a PVT).
+///
 /// EXAMPLES
 ///   tallyscope simulate -o election.csv --truth truth.csv
 ///   tallyscope simulate --stations 100000 --seed 7 -o e.csv --truth t.csv \
@@ -106,6 +114,21 @@ pub struct Args {
     /// Fraud to inject (repeatable): kind:fraction[:intensity[:city]][@region=NAME|@commission=NAME].
     #[arg(long, value_name = "SPEC")]
     pub fraud: Vec<FraudSpec>,
+    /// Share of the stations whose observers' records are written (see OBSERVERS).
+    #[arg(long, value_name = "FRACTION")]
+    pub observers: Option<f64>,
+    /// What the observers hold (see OBSERVERS).
+    #[arg(long, value_enum, default_value_t = ObserverKind::Copy, value_name = "KIND")]
+    pub observer_kind: ObserverKind,
+    /// Where to write the observers' records [default: beside -o, as NAME.observed.csv].
+    #[arg(long, value_name = "FILE")]
+    pub observed: Option<PathBuf>,
+}
+
+/// `election.csv` → `election.observed.csv` (beside the protocols).
+pub fn observed_path(protocols: &Path) -> PathBuf {
+    let stem = protocols.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "election".into());
+    protocols.with_file_name(format!("{stem}.observed.csv"))
 }
 
 /// Three standard deviations (region, commission, station).
@@ -152,8 +175,26 @@ pub fn run(args: Args) -> Result<i32> {
     let sim = simulate::simulate(&cfg)?;
     let t_sim = t0.elapsed();
     write_files(&sim, &args.output, args.truth.as_deref())?;
+    let observed = match args.observers {
+        Some(f) => {
+            let obs = observers::observe(&sim, f, args.observer_kind)?;
+            let p = args.observed.clone().unwrap_or_else(|| observed_path(&args.output));
+            let file = std::fs::File::create(&p).map_err(|e| Error::io(p.display().to_string(), e))?;
+            observers::write_observed(&sim, &obs, std::io::BufWriter::new(file)).map_err(|e| Error::io(p.display().to_string(), e))?;
+            Some((p, obs.stations.len()))
+        }
+        None => {
+            if args.observed.is_some() {
+                return Err(Error::usage("--observed FILE needs --observers FRACTION"));
+            }
+            None
+        }
+    };
     let t_all = t0.elapsed();
     eprintln!("{}", summary(&sim));
+    if let Some((p, n)) = &observed {
+        eprintln!("observers ({}) at {n} stations: {}", args.observer_kind.key(), p.display());
+    }
     eprintln!(
         "wrote {}{} in {:.2} s (simulate {:.2} s, write {:.2} s)",
         args.output.display(),

@@ -1,6 +1,7 @@
 //! Writing results: one [`Exporter`] per file format (as hyperfine's `src/export/`), and
 //! shared helpers for CSV cells and terminal tables.
 
+pub mod compare;
 pub mod eft;
 pub mod parquet;
 pub mod ranking;

@@ -104,6 +104,17 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
         ["line", "registered", "issued", "in_boxes", "valid", "leader_votes", "turnout_pct", "leader_share_pct", "score", "flagged", "reasons"]
             .map(String::from),
     );
+    // `analyze --observed`: each station's comparison with the observers' record.
+    let observed = a.observed.as_deref().map(|c| {
+        let mut at = vec![u32::MAX; e.len()];
+        for (k, s) in c.stations.iter().enumerate() {
+            at[s.station] = k as u32;
+        }
+        (c, at)
+    });
+    if observed.is_some() {
+        head.extend(["observed_fields_compared", "observed_fields_differing", "observed_votes_moved"].map(String::from));
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&head)?;
     out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
@@ -121,7 +132,7 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
             }
             w.write_field(text.as_bytes())
         };
-        for r in gather(a, e, first, idx) {
+        for (r, &station) in gather(a, e, first, idx).into_iter().zip(idx) {
             w.write_field(num.format(r.rank))?;
             w.write_field(safe_cell(r.station).as_bytes())?;
             for p in &r.hierarchy.path {
@@ -139,6 +150,20 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
             fixed(&mut w, Some(r.score), 3)?;
             w.write_field(if r.flagged { "true" } else { "false" })?;
             w.write_field(safe_cell(&r.reasons).as_bytes())?;
+            if let Some((c, at)) = &observed {
+                match c.stations.get(at[station] as usize) {
+                    Some(s) => {
+                        w.write_field(num.format(s.compared))?;
+                        w.write_field(num.format(s.differing))?;
+                        w.write_field(num.format(s.votes_moved))?;
+                    }
+                    None => {
+                        for _ in 0..3 {
+                            w.write_field(b"")?;
+                        }
+                    }
+                }
+            }
             w.write_record(None::<&[u8]>)?;
         }
         w.flush()

@@ -41,6 +41,7 @@
 //! `rank` integration tests for the measured rate).
 
 pub mod displacement;
+pub mod observed;
 pub mod units;
 
 use crate::checks::{self, Rule};
@@ -88,6 +89,9 @@ pub enum Kind {
     /// signature (see [`displacement`]), for a station whose commission and region
     /// moved with it.
     Nation,
+    /// A published figure differs from the observers' record at the station
+    /// (`analyze --observed`, see [`observed`]): the strongest evidence there is.
+    Observed,
 }
 
 /// One piece of evidence against a station.

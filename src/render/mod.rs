@@ -15,6 +15,7 @@ pub mod regions;
 pub mod scatter;
 pub mod style;
 pub mod text;
+pub mod compare;
 
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
@@ -253,7 +254,7 @@ pub fn render(kind: Chart, cx: &Ctx, format: Format) -> Result<Vec<u8>> {
 
 /// RGB buffer → PNG. "Fast" compression (fdeflate): charts are flat colour, so it is
 /// within a few percent of the default level's size at a fraction of the time.
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, png::EncodingError> {
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::with_capacity(rgb.len() / 8);
     {
         let mut enc = png::Encoder::new(&mut out, w, h);

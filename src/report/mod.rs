@@ -9,6 +9,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod observed;
 pub mod reading;
 
 use crate::analysis::Analysis;
@@ -398,6 +399,7 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
     tests_section(a, &mut blocks);
     power_section(&mut blocks);
     charts_section(drawn, skipped, &mut blocks);
+    observed::section(a, &mut blocks);
     ranking_section(a, &mut blocks);
     reproduce_section(a, meta, &mut blocks);
     Doc {

@@ -66,6 +66,7 @@
 pub mod clean;
 pub mod fraud;
 pub mod like;
+pub mod observers;
 pub mod write;
 
 pub use fraud::{FraudKind, FraudSpec, Scope};
