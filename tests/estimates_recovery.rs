@@ -38,7 +38,7 @@ fn issue_clean_election() {
     assert!((x.raw_anomalous - 1_797_931.0).abs() < 1.0, "{}", x.raw_anomalous);
     assert!(x.raw_low > 1_000_000.0, "{x:?}");
     assert!(x.low <= 0.0 && 0.0 <= x.high, "{x:?}");
-    assert!(x.high - x.low < 1_000_000.0, "{x:?}");
+    assert!(x.high - x.low < 1_500_000.0, "{x:?}");
 }
 
 /// 5% of stations stuffed with 30% of their non-voters: the interval holds the injected
