@@ -5,7 +5,7 @@
 //!     cargo run --release --example recovery -- --seeds 5 --out -  # quick look, stdout only
 //!     cargo run --release --example recovery -- --big 10000000    # one large election
 //!
-//! Options: `--stations N` (20000), `--seeds S` (20), `--fingerprint-seeds F` (2: the
+//! Options: `--stations N` (20000), `--seeds S` (20), `--fingerprint-seeds F` (3: the
 //! Klimek fit is the slow part), `--out FILE` (docs/recovery.md; `-` for stdout only),
 //! `--big N` (instead of the grid: `stuffing:0.02:0.3` on N stations, seed 3).
 
@@ -39,8 +39,29 @@ fn main() {
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let stations: usize = arg("--stations").map_or(20_000, |s| s.parse().expect("--stations N"));
     let seeds: u64 = arg("--seeds").map_or(20, |s| s.parse().expect("--seeds S"));
-    let fp_seeds: u64 = arg("--fingerprint-seeds").map_or(2, |s| s.parse().expect("--fingerprint-seeds F"));
+    let fp_seeds: u64 = arg("--fingerprint-seeds").map_or(3, |s| s.parse().expect("--fingerprint-seeds F"));
     let out = arg("--out").unwrap_or_else(|| "docs/recovery.md".into());
+    if args.iter().any(|a| a == "--issue") {
+        // The elections of issue 16's table: 100,000 stations, seed 3.
+        for spec in [None, Some("stuffing:0.05:0.3"), Some("stuffing:0.2:0.5"), Some("extreme:0.05")] {
+            let r = run_one(100_000, 3, spec, true);
+            let s = |x: f64| tallyscope::numfmt::signed(x);
+            println!(
+                "| {} | {} | {} ({} to {}) | {} ({} to {}) | {:.3} / {:.3} |",
+                spec.unwrap_or("clean"),
+                s(r.injected),
+                s(r.raw_anomalous),
+                s(r.raw_low),
+                s(r.raw_high),
+                s(r.adjusted),
+                s(r.low),
+                s(r.high),
+                r.f_i.unwrap_or(f64::NAN),
+                r.f_e.unwrap_or(f64::NAN)
+            );
+        }
+        return;
+    }
     if let Some(n) = arg("--big") {
         let n: usize = n.parse().expect("--big N");
         let t = Instant::now();

@@ -313,7 +313,7 @@ pub struct Adjusted {
 
 /// The upper end of the interval is raised by this share of a positive estimate: the
 /// method's measured systematic error. In simulation (docs/recovery.md) the estimate
-/// recovers 100% of extreme fraud and heavy stuffing but only 65–80% of light stuffing
+/// recovers extreme fraud and heavy stuffing within about 6% but only 30–70% of light stuffing
 /// (ballots for 30% of a station's non-voters): stuffed stations that stay below the
 /// clean turnout are not seen and raise the clean ratio, and the clean-noise correction
 /// of the stuffing/switching split overshoots. Without this term the 95% interval held

@@ -6,10 +6,10 @@ use crate::numfmt::signed;
 
 /// Measured accuracy of the headline anomalous-vote estimate on simulated elections
 /// (docs/recovery.md, `cargo run --release --example recovery`); printed with the estimate.
-pub const SHPILKIN_ACCURACY: &str = "in simulation (docs/recovery.md) this estimate recovers extreme fraud and heavy ballot stuffing to within about 5%, light stuffing at 65–80%, and does not see votes moved from other candidates evenly across turnout; its 95% interval held the injected votes in at least 90% of simulated stuffed and extreme elections and held 0 in 95–100% of clean ones";
+pub const SHPILKIN_ACCURACY: &str = "in simulation (docs/recovery.md) this estimate recovers extreme fraud and heavy ballot stuffing within about 6%, light stuffing (30% of non-voters) only at 30–70%, and does not see votes moved from other candidates evenly across turnout; its 95% interval held 0 in every simulated clean election and the injected votes in 95–100% of stuffed and extreme ones (its upper end allows for the light-stuffing shortfall)";
 
 /// Measured recovery of the fingerprint fit's fractions (docs/recovery.md).
-pub const FINGERPRINT_ACCURACY: &str = "in simulation (docs/recovery.md) the fit sees stuffing that moves a station's turnout by 25 points or more (fractions recovered within a few points) but not stuffing of 30% of non-voters (about 0.01 fitted for 5–20% stuffed), vote transfers or extreme fraud below 10% of stations; read it as an order of magnitude, never as a count";
+pub const FINGERPRINT_ACCURACY: &str = "in simulation (docs/recovery.md) f_i tracks heavy stuffing (60% of non-voters) but stays near 0 for light stuffing, vote transfers and extreme fraud of intensity 0.8, and f_e shows extreme fraud of intensity 0.95 at about half its true fraction: read the fractions as an order of magnitude, never as a count";
 use crate::stats::TestResult;
 
 /// A calibrated type-I rate above this (at α = 0.05) marks a test as not applicable to
@@ -163,7 +163,7 @@ pub const FAMILIES: [(&str, &str, &str); 5] = [
     (
         "fingerprint.",
         "Election fingerprint (Klimek, Yegorov, Hanel & Thurner 2012)",
-        "Sees heavy ballot stuffing and extreme fraud: turnout and the leader's share rising together toward 100%. The fitted fractions depend on the model's honest shape; in simulation it recovers stuffing that moves turnout by 25 points or more, misses light stuffing (30% of non-voters) and vote transfers entirely (docs/recovery.md).",
+        "Sees heavy ballot stuffing and extreme fraud: turnout and the leader's share rising together toward 100%. The fitted fractions depend on the model's honest shape; in simulation f_i tracks stuffing of 60% of non-voters, misses stuffing of 30% and vote transfers entirely, and f_e sees about half of extreme fraud at 95% intensity (docs/recovery.md).",
     ),
     (
         "shape.",
@@ -173,7 +173,7 @@ pub const FAMILIES: [(&str, &str, &str); 5] = [
     (
         "shpilkin.",
         "Anomalous votes (Shpilkin)",
-        "Sees votes for the leader that rise with turnout beyond the ratio below the clean turnout peak, measured against clean elections simulated with this file's commissions (so honest differences between areas are not counted). Recovers extreme fraud and heavy stuffing within about 5% in simulation, light stuffing at 65–80%; blind to votes moved evenly across turnout. An honest tendency of high-turnout stations within a commission to favour the leader would still be counted.",
+        "Sees votes for the leader that rise with turnout beyond the ratio below the clean turnout peak, measured against clean elections simulated with this file's commissions (so honest differences between areas are not counted). Recovers extreme fraud and heavy stuffing within about 6% in simulation, light stuffing at 30–70%; blind to votes moved evenly across turnout (docs/recovery.md). An honest tendency of high-turnout stations within a commission to favour the leader would still be counted.",
     ),
 ];
 

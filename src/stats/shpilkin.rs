@@ -128,9 +128,10 @@ impl Bins {
     /// peak bins fill with stuffed stations and their ratio rises with the fraud (at 10%
     /// of stations stuffed with 30% of their non-voters, r at the peak rose about 5% and the
     /// estimate lost 70% of the injected votes), while few stuffed stations stay below it.
-    /// Per bin `k ≥ peak` with excess `E_k = L_k − r_L O_k`, the part up to the bin's
-    /// ballots beyond the clean turnout, `clamp(E_k, 0, B_k − τ₀ N_k)`, counts as stuffing;
-    /// the rest as switching, divided by `1 + r_L`.
+    /// With the excess `E_k = L_k − r_L O_k` summed per 10 pp band of turnout at or above
+    /// the peak, the part up to the band's ballots beyond the clean turnout,
+    /// `clamp(E, 0, Σ (B_k − τ₀ N_k))`, counts as stuffing; the rest as switching, divided
+    /// by `1 + r_L` ([`Excess::added`]).
     pub fn added(&self) -> Option<f64> {
         let x = self.excess()?;
         Some(x.added(|k| x.excess[k]))
@@ -168,14 +169,24 @@ pub struct Excess {
 }
 
 impl Excess {
-    /// `Σ_{k ≥ peak} [stuffing_k + switching_k / (1 + r_L)]` for the per-bin excess
+    /// `Σ [stuffing + switching / (1 + r_L)]` over the bins at or above the peak, for the per-bin excess
     /// `d(k)` (the file's own, or the file's minus a clean baseline's): stuffing is the part
     /// of `d(k)` in `[0, room_k]`.
+    ///
+    /// The split is made per 10 pp band of turnout (bins 50–59, 60–69, …, 90–100; the first
+    /// band starts at the peak), not per bin: the clamp is not linear, and per 1 pp bin the
+    /// honest noise in `d(k)` made it lose a third of light stuffing once its clean mean was
+    /// subtracted (measured on the simulator, docs/recovery.md).
     pub fn added(&self, d: impl Fn(usize) -> f64) -> f64 {
-        (self.peak..BINS)
-            .map(|k| {
-                let e = d(k);
-                let st = e.clamp(0.0, self.room[k].max(0.0));
+        let mut band = [(0.0f64, 0.0f64); 10];
+        for k in self.peak..BINS {
+            let b = &mut band[k.min(99) / 10];
+            b.0 += d(k);
+            b.1 += self.room[k];
+        }
+        band.iter()
+            .map(|&(e, room)| {
+                let st = e.clamp(0.0, room.max(0.0));
                 st + (e - st) / (1.0 + self.ratio)
             })
             .sum()
