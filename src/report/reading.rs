@@ -134,7 +134,7 @@ pub fn shpilkin_reading(r: &TestResult) -> String {
         Some(raw) => {
             let none = r.extra.get("ci_low").is_some_and(|&a| a <= 0.0);
             format!(
-                "{} votes for the leader beyond what clean elections shaped like this file give{ci}{}; Shpilkin's raw statistic, before that baseline, is {}; {SHPILKIN_ACCURACY}",
+                "{} votes for the leader beyond what clean elections shaped like this file give{ci}{}; differences between regions are taken as honest (a region-wide falsification is not counted): Shpilkin's raw statistic, which counts them, is {}; {SHPILKIN_ACCURACY}",
                 signed(r.statistic),
                 if none { ": no anomalous votes beyond honest variation" } else { "" },
                 signed(*raw)
