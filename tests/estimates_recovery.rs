@@ -82,3 +82,23 @@ fn transfer_not_seen() {
     assert!(s.injected > 0.0);
     assert!(s.bias < -0.66 * s.injected, "bias {:.0} of {:.0}", s.bias, s.injected);
 }
+
+/// The headline's text: signed (the 10M-station "0 (95% CI 0 to 0)" was a negative
+/// estimate clamped at 0), the baseline's verdict, the raw statistic and the measured
+/// accuracy.
+#[test]
+fn headline_text_is_signed_and_carries_its_accuracy() {
+    use tallyscope::report::reading::{SHPILKIN_ACCURACY, shpilkin_reading};
+    use tallyscope::stats::TestResult;
+    let mut r = TestResult::new("shpilkin.anomalous_votes", "nation", -120_886.4, 100_000);
+    r.extra.insert("ci_low".into(), -686_911.0);
+    r.extra.insert("ci_high".into(), 445_139.0);
+    r.extra.insert("raw_anomalous".into(), 1_797_931.0);
+    let t = shpilkin_reading(&r);
+    assert!(t.starts_with("−120,886 votes for the leader beyond what clean elections shaped like this file give (95% interval −686,911 to 445,139): no anomalous votes beyond honest variation;"), "{t}");
+    assert!(t.contains("Shpilkin's raw statistic, which counts them, is 1,797,931"), "{t}");
+    assert!(t.ends_with(SHPILKIN_ACCURACY), "{t}");
+    // A positive interval: no "no anomalous votes" verdict.
+    r.extra.insert("ci_low".into(), 56_106.0);
+    assert!(!shpilkin_reading(&r).contains("no anomalous votes"));
+}
