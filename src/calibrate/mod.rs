@@ -45,6 +45,7 @@
 //! for any number of threads.
 
 pub mod inline;
+pub mod shpilkin;
 
 use crate::analysis;
 use crate::model::Election;

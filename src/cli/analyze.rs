@@ -405,10 +405,8 @@ pub fn table(a: &Analysis) -> String {
     if let Some(r) = a.nation("shpilkin.anomalous_votes") {
         let _ = writeln!(
             s,
-            "\nanomalous votes (Shpilkin): {} (95% CI {} to {}); clean turnout {:.0}%, clean leader share {:.1}%\n  {}\n",
-            thousands(r.statistic.max(0.0).round() as u64),
-            r.extra.get("ci_low").map(|x| thousands(x.max(0.0).round() as u64)).unwrap_or_else(|| "-".into()),
-            r.extra.get("ci_high").map(|x| thousands(x.max(0.0).round() as u64)).unwrap_or_else(|| "-".into()),
+            "\nanomalous votes (Shpilkin): {}\n  clean turnout {:.0}%, clean leader share {:.1}%\n  {}\n",
+            crate::report::reading::shpilkin_reading(r),
             100.0 * r.extra["clean_turnout"],
             100.0 * r.extra["clean_leader_share"],
             crate::stats::shpilkin::ASSUMPTION

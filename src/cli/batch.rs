@@ -268,8 +268,8 @@ pub fn index_html(rows: &[IndexRow]) -> String {
             },
             opt(r.integer_p, |p| if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }),
             match (r.anomalous_votes, r.anomalous_low, r.anomalous_high) {
-                (Some(v), Some(lo), Some(hi)) => format!("{} ({} – {})", thousands(v.max(0.0) as u64), thousands(lo.max(0.0) as u64), thousands(hi.max(0.0) as u64)),
-                (Some(v), _, _) => thousands(v.max(0.0) as u64),
+                (Some(v), Some(lo), Some(hi)) => format!("{} ({} to {})", crate::numfmt::signed(v), crate::numfmt::signed(lo), crate::numfmt::signed(hi)),
+                (Some(v), _, _) => crate::numfmt::signed(v),
                 _ => "–".into(),
             },
             opt(r.f_incremental, |v| format!("{v:.3}")),
@@ -280,7 +280,7 @@ pub fn index_html(rows: &[IndexRow]) -> String {
     }
     h.push_str("</table>\n");
     h.push_str(&excess_svg(rows));
-    h.push_str("<p class=\"note\">Integer-percentage excess: stations whose turnout or leader share is a whole percentage, minus the number the binomial null expects (Kobak, Shpilkin &amp; Pshenichnikov 2016, 2018); whiskers ±2 null standard deviations. Anomalous votes: Shpilkin's method, which assumes the leader-to-others ratio would not depend on turnout (an order of magnitude, not a count of stolen votes). Read each election's report for the caveats and the calibration of every test.</p>\n</body></html>\n");
+    h.push_str("<p class=\"note\">Integer-percentage excess: stations whose turnout or leader share is a whole percentage, minus the number the binomial null expects (Kobak, Shpilkin &amp; Pshenichnikov 2016, 2018); whiskers ±2 null standard deviations. Anomalous votes: the leader's votes beyond what clean elections simulated with each file's own commissions give (Shpilkin's method against a clean baseline; it assumes the leader-to-others ratio would not depend on turnout within a commission; in simulation it recovers extreme fraud and heavy stuffing within about 6%, light stuffing at 30–70%, and does not see votes moved evenly across turnout: docs/recovery.md). Read each election's report for the caveats and the calibration of every test.</p>\n</body></html>\n");
     h
 }
 

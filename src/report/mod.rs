@@ -390,7 +390,12 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
         summary.push(format!("Anomalous votes (Shpilkin): {}.", reading::reading(r)));
     }
     if let Some(f) = &a.fingerprint {
-        summary.push(format!("Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}.", f.fit.f_i, f.fit.f_e));
+        summary.push(format!(
+            "Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}; {}.",
+            f.fit.f_i,
+            f.fit.f_e,
+            reading::FINGERPRINT_ACCURACY
+        ));
     }
     summary.push(format!("{} stations flagged by the ranking.", thousands(a.stations_ranked.iter().filter(|s| s.flagged).count() as u64)));
     blocks.push(Block::List(summary));

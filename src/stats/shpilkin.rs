@@ -13,6 +13,14 @@
 //!    counted as stuffing (ballots beyond the clean turnout), the rest as switching.
 //! 5. Interval: a percentile bootstrap over stations (the whole estimate, τ₀ included).
 //!
+//! **Votes added** ([`Estimate::added`], issue 16): the same excess with the clean ratio
+//! taken over the bins below the peak (which stuffing fills less than the peak) and each
+//! switched vote counted once instead of `1 + r` times. The report's headline is this
+//! quantity measured against clean replicates shaped like the file
+//! ([`crate::calibrate::shpilkin`]): on clean simulated elections the statistic above is
+//! millions of votes either way (honest differences between regions), with a bootstrap
+//! interval excluding 0. Measured recovery: docs/recovery.md.
+//!
 //! **Assumption**: the leader-to-others ratio would not depend on turnout. **Known
 //! critique**: rural areas both vote more and vote differently, so part of the "anomaly"
 //! can be honest heterogeneity; the estimate is an order of magnitude, not a count of
@@ -45,37 +53,64 @@ pub struct Estimate {
     pub anomalous: f64,
     pub stuffing: f64,
     pub switching: f64,
+    /// The leader's votes added: [`Bins::added`], the anomalous votes with each switched
+    /// vote counted once. `L − r·O` counts a vote moved from the others to the leader
+    /// `1 + r` times (it is in `L`, and `r` times missing from the expected `r·O`); ballots
+    /// stuffed for the leader once. Per bin at or above the peak, the excess up to the bin's
+    /// ballots beyond the clean turnout is taken as stuffing, the rest as switching and
+    /// divided by `1 + r` (measured on the simulator: docs/recovery.md).
+    pub added: f64,
     /// Official turnout (votes / registered over the sample).
     pub official_turnout: f64,
 }
 
-const BINS: usize = 101;
+/// Turnout bins: 0–99 pp, and 100 for a turnout of 1 (or above).
+pub const BINS: usize = 101;
 
-fn bin(t: f64) -> usize {
+/// The 1 pp turnout bin of `t` (bin 100 holds turnout 1 and above).
+pub fn bin(t: f64) -> usize {
     ((t * 100.0).floor() as usize).min(100)
 }
 
 /// Per-bin sums of a sample: leader and other votes per turnout bin, registered voters
-/// and ballots.
-struct Bins {
+/// and ballots. Everything the national estimate needs, so that resamples and clean
+/// replicates only fill bins.
+pub struct Bins {
     lb: [f64; BINS],
     ob: [f64; BINS],
-    registered: f64,
-    ballots: f64,
+    /// Registered voters and ballots per bin.
+    rb: [f64; BINS],
+    bb: [f64; BINS],
+}
+
+impl Default for Bins {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Bins {
-    fn new() -> Self {
-        Bins { lb: [0.0; BINS], ob: [0.0; BINS], registered: 0.0, ballots: 0.0 }
+    pub fn new() -> Self {
+        Bins { lb: [0.0; BINS], ob: [0.0; BINS], rb: [0.0; BINS], bb: [0.0; BINS] }
+    }
+
+    /// Adds one station: its turnout bin, leader and other votes, registered voters, ballots.
+    #[inline]
+    pub fn add(&mut self, bin: usize, leader: f64, others: f64, registered: f64, ballots: f64) {
+        self.lb[bin] += leader;
+        self.ob[bin] += others;
+        self.rb[bin] += registered;
+        self.bb[bin] += ballots;
     }
 
     /// Steps 2–3 on the bins: `(peak bin, ratio r, official turnout)`.
     fn clean(&self) -> Option<(usize, f64, f64)> {
-        if self.registered <= 0.0 {
+        let registered: f64 = self.rb.iter().sum();
+        if registered <= 0.0 {
             return None;
         }
         let (lb, ob) = (&self.lb, &self.ob);
-        let official = self.ballots / self.registered;
+        let official = self.bb.iter().sum::<f64>() / registered;
         let top = bin(official).max(1);
         // Smoothed leader curve; peak below the official turnout.
         let smooth = |k: usize| -> f64 { lb[k.saturating_sub(1)..=(k + 1).min(BINS - 1)].iter().sum() };
@@ -90,9 +125,79 @@ impl Bins {
     }
 
     /// The anomalous votes from the bins alone: `Σ_{k ≥ peak} (L_k − r O_k)`.
-    fn anomalous(&self) -> Option<f64> {
+    pub fn anomalous(&self) -> Option<f64> {
         let (peak, r, _) = self.clean()?;
         Some((peak..BINS).map(|k| self.lb[k] - r * self.ob[k]).sum())
+    }
+
+    /// The leader's votes added, from the bins alone (see [`Estimate::added`]). The clean
+    /// ratio is taken over the bins **below** the peak, `r_L = Σ_{k<peak} L_k / Σ_{k<peak} O_k`
+    /// (the peak's own ratio when they hold no votes): stuffing moves stations up, so the
+    /// peak bins fill with stuffed stations and their ratio rises with the fraud (at 10%
+    /// of stations stuffed with 30% of their non-voters, r at the peak rose about 5% and the
+    /// estimate lost 70% of the injected votes), while few stuffed stations stay below it.
+    /// With the excess `E_k = L_k − r_L O_k` summed per 10 pp band of turnout at or above
+    /// the peak, the part up to the band's ballots beyond the clean turnout,
+    /// `clamp(E, 0, Σ (B_k − τ₀ N_k))`, counts as stuffing; the rest as switching, divided
+    /// by `1 + r_L` ([`Excess::added`]).
+    pub fn added(&self) -> Option<f64> {
+        let x = self.excess()?;
+        Some(x.added(|k| x.excess[k]))
+    }
+
+    /// Per-bin excess over the left ratio and room beyond the clean turnout (see
+    /// [`Bins::added`]).
+    pub fn excess(&self) -> Option<Excess> {
+        let (peak, r_peak, _) = self.clean()?;
+        let (l, o): (f64, f64) = (0..peak).map(|k| (self.lb[k], self.ob[k])).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let r = if l > 0.0 && o > 0.0 { l / o } else { r_peak };
+        let tau0 = peak as f64 / 100.0;
+        Some(Excess {
+            peak,
+            ratio: r,
+            excess: std::array::from_fn(|k| self.lb[k] - r * self.ob[k]),
+            room: std::array::from_fn(|k| self.bb[k] - self.rb[k] * tau0),
+        })
+    }
+
+    /// Both statistics: `(anomalous, added)`.
+    pub fn both(&self) -> Option<(f64, f64)> {
+        Some((self.anomalous()?, self.added()?))
+    }
+}
+
+/// Per-bin pieces of the votes added: the peak bin, the left ratio `r_L`, the excess
+/// `E_k = L_k − r_L O_k` and the room `B_k − τ₀ N_k` of every bin.
+#[derive(Debug, Clone)]
+pub struct Excess {
+    pub peak: usize,
+    pub ratio: f64,
+    pub excess: [f64; BINS],
+    pub room: [f64; BINS],
+}
+
+impl Excess {
+    /// `Σ [stuffing + switching / (1 + r_L)]` over the bins at or above the peak, for the per-bin excess
+    /// `d(k)` (the file's own, or the file's minus a clean baseline's): stuffing is the part
+    /// of `d(k)` in `[0, room_k]`.
+    ///
+    /// The split is made per 10 pp band of turnout (bins 50–59, 60–69, …, 90–100; the first
+    /// band starts at the peak), not per bin: the clamp is not linear, and per 1 pp bin the
+    /// honest noise in `d(k)` made it lose a third of light stuffing once its clean mean was
+    /// subtracted (measured on the simulator, docs/recovery.md).
+    pub fn added(&self, d: impl Fn(usize) -> f64) -> f64 {
+        let mut band = [(0.0f64, 0.0f64); 10];
+        for k in self.peak..BINS {
+            let b = &mut band[k.min(99) / 10];
+            b.0 += d(k);
+            b.1 += self.room[k];
+        }
+        band.iter()
+            .map(|&(e, room)| {
+                let st = e.clamp(0.0, room.max(0.0));
+                st + (e - st) / (1.0 + self.ratio)
+            })
+            .sum()
     }
 }
 
@@ -109,12 +214,10 @@ pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
     let mut bins = Bins::new();
     for &i in idx {
         let b = bin(s.turnout[i]);
-        bins.lb[b] += s.leader[i];
-        bins.ob[b] += s.others[i];
-        bins.registered += s.registered[i];
-        bins.ballots += s.registered[i] * s.turnout[i];
+        bins.add(b, s.leader[i], s.others[i], s.registered[i], s.registered[i] * s.turnout[i]);
     }
     let (peak, r, official) = bins.clean()?;
+    let added = bins.added()?;
     let tau0 = peak as f64 / 100.0;
     let (mut anomalous, mut stuffing) = (0.0, 0.0);
     for &i in idx {
@@ -134,6 +237,7 @@ pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
         anomalous,
         stuffing,
         switching: anomalous - stuffing,
+        added,
         official_turnout: official,
     })
 }
@@ -145,12 +249,21 @@ pub fn estimate(s: &Stations, idx: Option<&[usize]>) -> Option<Estimate> {
 /// O_k)`), so each draw adds one packed station record to the bins: one random memory
 /// access per draw instead of a resampled index vector and two passes.
 pub fn bootstrap(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
+    bootstrap_both(s, reps, seed).map(|b| b.0)
+}
+
+/// Intervals of the anomalous votes and of the votes added ([`Estimate::added`]), from the
+/// same replicates.
+pub type Intervals = ((f64, f64), (f64, f64));
+
+/// [`bootstrap`] of both statistics.
+pub fn bootstrap_both(s: &Stations, reps: usize, seed: u64) -> Option<Intervals> {
     let n = s.turnout.len();
     if n == 0 || reps == 0 {
         return None;
     }
     if n > EXACT_BOOTSTRAP_MAX {
-        return bootstrap_binned(s, reps, seed);
+        return binned_both(s, reps, seed);
     }
     #[derive(Clone, Copy)]
     struct Packed {
@@ -170,7 +283,7 @@ pub fn bootstrap(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
             ballots: (s.registered[i] * s.turnout[i]) as f32,
         })
         .collect();
-    let mut v: Vec<f64> = (0..reps)
+    let v: Vec<(f64, f64)> = (0..reps)
         .into_par_iter()
         .filter_map(|b| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -178,15 +291,18 @@ pub fn bootstrap(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
             let mut bins = Bins::new();
             for _ in 0..n {
                 let p = packed[rng.random_range(0..n)];
-                bins.lb[p.bin as usize] += p.leader as f64;
-                bins.ob[p.bin as usize] += p.others as f64;
-                bins.registered += p.registered as f64;
-                bins.ballots += p.ballots as f64;
+                bins.add(p.bin as usize, p.leader as f64, p.others as f64, p.registered as f64, p.ballots as f64);
             }
-            bins.anomalous()
+            bins.both()
         })
         .collect();
-    percentile_interval(&mut v, reps)
+    both_intervals(&v, reps)
+}
+
+fn both_intervals(v: &[(f64, f64)], reps: usize) -> Option<Intervals> {
+    let mut a: Vec<f64> = v.iter().map(|x| x.0).collect();
+    let mut b: Vec<f64> = v.iter().map(|x| x.1).collect();
+    Some((percentile_interval(&mut a, reps)?, percentile_interval(&mut b, reps)?))
 }
 
 /// The 2.5% and 97.5% percentiles of the replicates, `None` when fewer than half of the
@@ -218,6 +334,10 @@ const SMALL_BIN: usize = 200;
 /// of the sum's tail O(1/√c_b)); smaller bins are resampled station by station, exactly.
 /// A replicate then costs O(bins + stations in small bins) instead of O(n).
 pub fn bootstrap_binned(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f64)> {
+    binned_both(s, reps, seed).map(|b| b.0)
+}
+
+fn binned_both(s: &Stations, reps: usize, seed: u64) -> Option<Intervals> {
     use rand_distr::{Binomial, Distribution, StandardNormal};
     let n = s.turnout.len();
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); BINS];
@@ -256,7 +376,7 @@ pub fn bootstrap_binned(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f6
             (mu, l)
         })
         .collect();
-    let mut v: Vec<f64> = (0..reps)
+    let v: Vec<(f64, f64)> = (0..reps)
         .into_par_iter()
         .filter_map(|b| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -289,15 +409,12 @@ pub fn bootstrap_binned(s: &Stations, reps: usize, seed: u64) -> Option<(f64, f6
                         sum[d] = c as f64 * mu[d] + sc * (0..=d).map(|e| l[d][e] * z[e]).sum::<f64>();
                     }
                 }
-                bins.lb[k] += sum[0];
-                bins.ob[k] += sum[1];
-                bins.registered += sum[2];
-                bins.ballots += sum[3];
+                bins.add(k, sum[0], sum[1], sum[2], sum[3]);
             }
-            bins.anomalous()
+            bins.both()
         })
         .collect();
-    percentile_interval(&mut v, reps)
+    both_intervals(&v, reps)
 }
 
 /// Per-station excess over the clean ratio, with a binomial z-score: for a station at or
@@ -342,6 +459,7 @@ fn result(est: &Estimate, scope: String, n: usize) -> TestResult {
         ("official_turnout", est.official_turnout),
         ("stuffing", est.stuffing),
         ("switching", est.switching),
+        ("added", est.added),
     ] {
         r.extra.insert(k.into(), v);
     }
@@ -360,11 +478,13 @@ pub fn run(e: &Election, opt: &ShpilkinOptions) -> Vec<TestResult> {
         others: s.other_votes.clone(),
     };
     let Some(est) = estimate(&st, None) else { return out };
-    let ci = bootstrap(&st, opt.bootstrap, opt.seed);
+    let ci = bootstrap_both(&st, opt.bootstrap, opt.seed);
     let mut r = result(&est, "nation".into(), st.turnout.len());
-    if let Some((lo, hi)) = ci {
+    if let Some(((lo, hi), (alo, ahi))) = ci {
         r.extra.insert("ci_low".into(), lo);
         r.extra.insert("ci_high".into(), hi);
+        r.extra.insert("added_ci_low".into(), alo);
+        r.extra.insert("added_ci_high".into(), ahi);
     }
     r.notes = notes.clone();
     r.notes.push(format!("95% interval: percentile bootstrap over stations, {} replicates", opt.bootstrap));
@@ -422,6 +542,9 @@ mod tests {
         assert!((e.anomalous - 3000.0).abs() < 1e-9);
         assert!((e.stuffing - 3000.0).abs() < 1e-9);
         assert!(e.switching.abs() < 1e-9);
+        // Stuffing only: the votes added are the anomalous votes (room per stuffed bin:
+        // 10 · 800 − 10,000 · 0.5 = 3,000 ballots beyond the clean turnout).
+        assert!((e.added - 3000.0).abs() < 1e-9);
         let ex = station_excess(&s, &e);
         assert_eq!(ex[0], (0.0, 0.0));
         assert!((ex[35].0 - 300.0).abs() < 1e-9);
@@ -431,6 +554,58 @@ mod tests {
         let a = bootstrap(&s, 50, 1).unwrap();
         assert_eq!(a, bootstrap(&s, 50, 1).unwrap());
         assert!(a.0 <= 3000.0 && 3000.0 <= a.1, "{a:?}");
+    }
+
+    /// Votes moved, not stuffed: 30 clean stations as in `hand_worked` plus 10 stations at
+    /// 60% turnout (N = 1000) whose honest 360 : 240 became 460 : 140 (100 votes moved to
+    /// the leader at each). Peak bin 50 (9,000 leader votes vs 4,600), r = 1.5.
+    /// Excess per moved station: 460 − 1.5 · 140 = 250 = (1 + r) · 100, so the anomalous
+    /// votes are 2,500 for 1,000 moved. Votes added: bin 60 has room 10 · 600 − 10,000 · 0.5
+    /// = 1,000 ballots beyond the clean turnout, so 1,000 count as stuffing and the other
+    /// 1,500 as switching, 1,500 / 2.5 = 600: 1,600. The split cannot tell honest turnout
+    /// above the peak from stuffed ballots, so transfers at high-turnout stations are still
+    /// overcounted (docs/recovery.md measures it).
+    #[test]
+    fn hand_worked_transfer() {
+        let mut s = Stations { registered: vec![], turnout: vec![], leader: vec![], others: vec![] };
+        for k in 0..40 {
+            let moved = k >= 30;
+            s.registered.push(1000.0);
+            s.turnout.push(if moved { 0.6 } else { 0.5 });
+            s.leader.push(if moved { 460.0 } else { 300.0 });
+            s.others.push(if moved { 140.0 } else { 200.0 });
+        }
+        let e = estimate(&s, None).unwrap();
+        assert!((e.ratio - 1.5).abs() < 1e-12);
+        assert!((e.anomalous - 2500.0).abs() < 1e-9, "{}", e.anomalous);
+        assert!((e.added - 1600.0).abs() < 1e-9, "{}", e.added);
+    }
+
+    /// The clean ratio of the votes added comes from the bins below the peak: the stations
+    /// of `hand_worked_transfer` plus 5 at 40% turnout with L = 250, O = 150, so
+    /// r_L = 1250 / 750 = 5/3 while the peak's r stays 1.5 (official turnout 23,000 / 45,000,
+    /// peak bin 50). Bin 50: excess 30 · (300 − 5/3 · 200) = −1,000, no room (its turnout is
+    /// the clean one), so −1,000 / (1 + 5/3) = −375. Bin 60: 10 · (460 − 5/3 · 140) =
+    /// 2,266.7, room 1,000 as stuffing, the other 1,266.7 / (8/3) = 475. Total 1,100.
+    #[test]
+    fn hand_worked_left_ratio() {
+        let mut s = Stations { registered: vec![], turnout: vec![], leader: vec![], others: vec![] };
+        for k in 0..45 {
+            let (t, l, o) = match k {
+                0..30 => (0.5, 300.0, 200.0),
+                30..40 => (0.6, 460.0, 140.0),
+                _ => (0.4, 250.0, 150.0),
+            };
+            s.registered.push(1000.0);
+            s.turnout.push(t);
+            s.leader.push(l);
+            s.others.push(o);
+        }
+        let e = estimate(&s, None).unwrap();
+        assert_eq!(e.clean_turnout, 0.5);
+        assert!((e.ratio - 1.5).abs() < 1e-12);
+        assert!((e.anomalous - 2500.0).abs() < 1e-9, "{}", e.anomalous);
+        assert!((e.added - 1100.0).abs() < 1e-9, "{}", e.added);
     }
 
     /// The binned bootstrap agrees with the exact one: on 300,000 synthetic stations
