@@ -186,13 +186,15 @@ fn fold_observed(a: &mut Analysis, c: crate::compare::Comparison, obs: &crate::c
     Ok(())
 }
 
-pub fn run(args: Args) -> Result<i32> {
-    if !args.more.is_empty() || args.split_by.is_some() {
-        if args.observed.is_some() {
-            return Err(Error::usage("--observed compares one official file: analyse it alone, without more files or --split-by"));
-        }
-        return super::batch::run(args);
+impl Args {
+    /// Several files, or one split by a column: the batch run (`batch.rs`).
+    pub fn is_batch(&self) -> bool {
+        !self.more.is_empty() || self.split_by.is_some()
     }
+}
+
+/// One file into one folder (several: [`super::batch::run`], chosen by `cli::run`).
+pub fn run(args: Args) -> Result<i32> {
     let t0 = Instant::now();
     let bar = super::progress::bar(None, "", args.quiet);
     bar.set_message(format!("reading {}", args.input.file.display()));
@@ -218,13 +220,13 @@ pub fn run(args: Args) -> Result<i32> {
     let t2 = Instant::now();
     analysis::phase_memory("analysis");
     bar.set_message("writing results");
-    let written = write_outputs(&a, &args.out, &args.format, !args.no_charts)?;
+    let written = super::folder::write_outputs(&a, &args.out, &args.format, !args.no_charts)?;
     bar.finish_and_clear();
     if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
         eprintln!("phases: read {:.3} s, analysis {:.3} s, write {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64());
     }
     if !args.quiet {
-        print!("{}", table(&a));
+        print!("{}", super::folder::table(&a));
         if let Some(n) = args.top {
             print!("\n{}", super::rank::top_lists(&a, n));
         }
@@ -273,144 +275,3 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
     })
 }
 
-/// Writes every exporter's file (tables in `formats`) and `violations.csv` into `dir`
-/// (created if missing), then, with `charts`, the charts and the report.
-pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::Format], charts: bool) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-    use rayon::prelude::*;
-    let mut written: Vec<PathBuf> =
-        export::for_formats(formats).par_iter().map(|ex| export::write(ex.as_ref(), a, dir)).collect::<Result<_>>()?;
-    let v = dir.join("violations.csv");
-    let f = std::fs::File::create(&v).map_err(|e| Error::io(v.display().to_string(), e))?;
-    super::check::write_violations(a.election(), &a.check_report, std::io::BufWriter::new(f))
-        .map_err(|e| Error::io(v.display().to_string(), e))?;
-    written.push(v);
-    // ---- charts and the report (issue 6), after the other outputs
-    if charts {
-        written.extend(write_report(a, dir)?);
-    }
-    Ok(written)
-}
-
-/// Draws every chart into `dir/charts/` (PNG and SVG, in parallel) and writes
-/// `report.html` and `report.md` into `dir`; returns the charts directory and the reports.
-pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
-    let t = Instant::now();
-    let charts = dir.join("charts");
-    let (drawn, skipped) = crate::render::render_all(a, &charts)?;
-    let mut written = vec![charts];
-    written.extend(crate::report::write(a, dir, &drawn, &skipped, &crate::report::Meta::from_env())?);
-    eprintln!("tallyscope: drew {} chart files and the report in {:.2} s", drawn.len(), t.elapsed().as_secs_f64());
-    Ok(written)
-}
-
-fn fmt_p(p: Option<f64>) -> String {
-    match p {
-        None => "-".into(),
-        Some(p) if p < 1e-4 => format!("{p:.1e}"),
-        Some(p) => format!("{p:.4}"),
-    }
-}
-
-/// The national results as a readable table.
-pub fn table(a: &Analysis) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "{}: {} stations, leader: {}", a.read.file, thousands(a.stations as u64), a.leader.as_deref().unwrap_or("-"));
-    let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
-    let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}  {}", "test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this");
-    let mut not_applicable = 0;
-    // per-fraction coarse-share rows are summarised below the table
-    for r in a.results.iter().filter(|r| r.scope == "nation" && !(r.test.starts_with("rozenas.") && r.test.contains('/'))) {
-        let cal = match (r.p, r.calibrated_alpha) {
-            (None, _) => String::new(),
-            (Some(_), None) if r.notes.iter().any(|n| n == crate::calibrate::inline::RESAMPLED_NOTE) => "own resampled null".into(),
-            (Some(_), None) => "not measured".into(),
-            (Some(_), Some(c)) if a.calibration.as_ref().is_some_and(|k| k.not_applicable(&r.test, "nation")) => {
-                not_applicable += 1;
-                format!("{}  NOT APPLICABLE HERE", crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()))
-            }
-            (Some(_), Some(c)) => crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()),
-        };
-        let _ = writeln!(
-            s,
-            "{:<40} {:>14} {:>12} {:>8} {:>9}  {}",
-            r.test,
-            if r.statistic.abs() >= 1e4 { thousands(r.statistic.round() as u64) } else { format!("{:.4}", r.statistic) },
-            r.null_mean.map(|m| if m.abs() >= 1e4 { thousands(m.round() as u64) } else { format!("{m:.4}") }).unwrap_or_else(|| "-".into()),
-            r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
-            fmt_p(r.p),
-            cal
-        );
-    }
-    if not_applicable > 0 {
-        let _ = writeln!(
-            s,
-            "\n{not_applicable} test(s) reject more than {:.0}% of clean elections simulated like this file at α = 0.05: their p-values do not hold here and are not used as evidence in the ranking.",
-            100.0 * crate::calibrate::NOT_APPLICABLE_ABOVE
-        );
-    }
-    match &a.calibration {
-        Some(c) => {
-            let _ = writeln!(
-                s,
-                "type-I rates: {} clean replicates of this file (seed {}; --calibration-reps R for more, --no-calibration for none)",
-                c.reps, c.seed
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "type-I rates not measured: {} (--calibration-reps R runs R clean replicates of this file)",
-                a.calibration_skipped.as_deref().unwrap_or("--no-calibration")
-            );
-        }
-    }
-    for t in ["integer.turnout", "integer.leader", "integer.either"] {
-        if let Some(r) = a.nation(t).filter(|r| r.extra.contains_key("mc_draws")) {
-            let _ = writeln!(
-                s,
-                "{t}: Monte Carlo ({:.0} draws) expected {:.1}, sd {:.1}, p {}; exact null: expected {:.1}, sd {:.1}",
-                r.extra["mc_draws"],
-                r.extra["mc_mean"],
-                r.extra["mc_sd"],
-                fmt_p(Some(r.extra["mc_p"])),
-                r.null_mean.unwrap_or(f64::NAN),
-                r.null_sd.unwrap_or(f64::NAN)
-            );
-        }
-    }
-    if let Some(rz) = &a.rozenas {
-        let _ = writeln!(s, "\ncoarse vote shares (Rozenas; k/d with d <= {}; per-fraction q-values):", rz.max_denominator);
-        for c in &rz.ratios {
-            let t = &c.result;
-            let flagged: Vec<String> = t
-                .fractions
-                .iter()
-                .filter(|f| f.q < 0.05)
-                .map(|f| format!("{} ({:+.0}, q {})", f.fraction, f.observed as f64 - f.null_mean, fmt_p(Some(f.q))))
-                .collect();
-            let _ = writeln!(
-                s,
-                "  {}: {} stations vs {:.0} ± {:.0} expected, p {}; fractions with q < 0.05: {}",
-                c.ratio,
-                t.observed,
-                t.null_mean,
-                t.null_sd,
-                fmt_p(Some(t.p)),
-                if flagged.is_empty() { "none".into() } else { flagged.join(", ") }
-            );
-        }
-    }
-    if let Some(r) = a.nation("shpilkin.anomalous_votes") {
-        let _ = writeln!(
-            s,
-            "\nanomalous votes (Shpilkin): {}\n  clean turnout {:.0}%, clean leader share {:.1}%\n  {}\n",
-            crate::report::reading::shpilkin_reading(r),
-            100.0 * r.extra["clean_turnout"],
-            100.0 * r.extra["clean_leader_share"],
-            crate::stats::shpilkin::ASSUMPTION
-        );
-    }
-    s
-}

@@ -2,7 +2,8 @@
 //! sub-folder, and an index comparing them (as the year-by-year comparisons of Kobak,
 //! Shpilkin & Pshenichnikov).
 
-use super::analyze::{Args, options, table, write_outputs};
+use super::analyze::{Args, options};
+use super::folder::{table, write_outputs};
 use super::input::report_rows;
 use crate::analysis::{self, Analysis};
 use crate::error::{Error, Result};
@@ -106,6 +107,9 @@ fn row(a: &Analysis, folder: &str, seconds: f64) -> IndexRow {
 }
 
 pub fn run(args: Args) -> Result<i32> {
+    if args.observed.is_some() {
+        return Err(Error::usage("--observed compares one official file: analyse it alone, without more files or --split-by"));
+    }
     let t0 = Instant::now();
     // Jobs: one per file, or with --split-by one per value of that column of the file.
     let mut files = vec![args.input.file.clone()];

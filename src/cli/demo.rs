@@ -70,8 +70,8 @@ pub fn run(args: Args) -> Result<i32> {
     let t1 = Instant::now();
     let ing = crate::ingest::load(&election, &crate::ingest::Options::default())?;
     let a = crate::analysis::run(ing, &crate::analysis::Options { seed: args.seed, calibration_reps: crate::analysis::AUTO_REPS, ..Default::default() });
-    let written = super::analyze::write_outputs(&a, dir, &crate::export::DEFAULT_FORMATS, true)?;
-    print!("{}", super::analyze::table(&a));
+    let written = super::folder::write_outputs(&a, dir, &crate::export::DEFAULT_FORMATS, true)?;
+    print!("{}", super::folder::table(&a));
     let quality = ranking_quality(&a, &sim);
     println!("\n{quality}");
     eprintln!(

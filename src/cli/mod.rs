@@ -10,6 +10,7 @@ pub mod check;
 pub mod compare;
 pub mod demo;
 pub mod eft;
+pub mod folder;
 pub mod input;
 pub mod inspect;
 pub mod plot;
@@ -51,6 +52,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> crate::Result<i32> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Analyze(a) if a.is_batch() => batch::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Check(a) => check::run(a),
         Command::Compare(a) => compare::run(a),

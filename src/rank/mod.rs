@@ -463,7 +463,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
                     if share_hit.is_some() {
                         what.push("leader share an integer percentage of the ballots in boxes".to_string());
                     }
-                    format!("{} (p = {} for a station of {} voters)", what.join(" and "), fmt_p(p), crate::export::thousands(size_t as u64))
+                    format!("{} (p = {} for a station of {} voters)", what.join(" and "), fmt_p(p), crate::numfmt::thousands(size_t as u64))
                 });
             }
         }
