@@ -464,5 +464,8 @@ fn analyze_with_observed_ranks_discrepancies_first_and_reports_them() {
     assert!(!after.contains("observers' copy"), "{after}");
     let report = std::fs::read_to_string(d.join("an/report.html")).unwrap();
     assert!(report.contains("Official results against observers&#39; records"));
+    // and the first lines of the report say it before any statistic
+    let top = report.find("Observers&#39; records: Joined 1,000 of 1,000 observed stations").expect("a summary line on the observers' records");
+    assert!(top < report.find("Integer percentages:").unwrap_or(usize::MAX), "the observers' line comes first");
     assert!(report.contains(&format!("At {differing} of 1,000 joined stations an official figure differs")), "report lacks the count");
 }

@@ -383,6 +383,12 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
         thousands(a.stations as u64),
         thousands(a.check.stations_with_violations as u64)
     )];
+    if let Some(c) = a.observed.as_deref() {
+        // proof before statistics: what the observers' records show comes first
+        let words = crate::compare::words::summary(c, a.election());
+        let lines: Vec<&str> = words.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
+        summary.push(format!("Observers' records: {} (section \"Official results against observers' records\").", lines.join(" ")));
+    }
     if let Some(r) = a.nation("integer.either") {
         summary.push(format!("Integer percentages: {}.", reading::reading(r)));
     }
