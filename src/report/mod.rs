@@ -387,7 +387,8 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
         // proof before statistics: what the observers' records show comes first
         let words = crate::compare::words::summary(c, a.election());
         let lines: Vec<&str> = words.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
-        summary.push(format!("Observers' records: {} (section \"Official results against observers' records\").", lines.join(" ")));
+        let text = lines.join(" ");
+        summary.push(format!("Observers' records: {} (section \"Official results against observers' records\").", text.trim_end_matches('.')));
     }
     if let Some(r) = a.nation("integer.either") {
         summary.push(format!("Integer percentages: {}.", reading::reading(r)));

@@ -49,8 +49,14 @@ fn pct(x: f64) -> String {
 }
 
 fn num(x: f64) -> String {
-    if x.abs() >= 1e4 {
-        thousands(x.abs().round() as u64)
+    let sign = if x < 0.0 { "-" } else { "" };
+    let r = x.abs();
+    if r >= 1e4 || (r >= 1000.0 && x == x.round()) {
+        format!("{sign}{}", thousands(r.round() as u64))
+    } else if r >= 1000.0 {
+        // one decimal, thousands grouped: 1,834.8
+        let t = (r * 10.0).round() as u64;
+        format!("{sign}{}.{}", thousands(t / 10), t % 10)
     } else if x == x.round() {
         format!("{x:.0}")
     } else if x.abs() >= 100.0 {
@@ -189,6 +195,15 @@ pub const FAMILIES: [(&str, &str, &str); 5] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_as_a_journalist_writes_them() {
+        // grouped from 1,000 (one decimal kept below 10,000), the sign kept (it was lost
+        // above 10,000: -104,027 printed as 104,027)
+        assert_eq!([num(1827.0), num(1834.8), num(1834.96), num(-104_027.0), num(974.0), num(920.7), num(-8.0)], [
+            "1,827", "1,834.8", "1,835.0", "-104,027", "974", "920.7", "-8"
+        ]);
+    }
 
     #[test]
     fn readings_and_verdicts() {
