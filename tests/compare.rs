@@ -460,6 +460,12 @@ fn analyze_with_observed_ranks_discrepancies_first_and_reports_them() {
         assert!(l.contains("votes for Candidate A;") && l.contains("on the observers' copy of the protocol"), "{l}");
         assert!(!l.ends_with(",0,0") && !l.ends_with(",,,"), "{l}");
     }
+    // the commissions count those stations among their flagged ones
+    let comm = std::fs::read_to_string(d.join("an/commissions.csv")).unwrap();
+    let mut rows = comm.lines();
+    let col = rows.next().unwrap().split(',').position(|h| h == "flagged").expect("a flagged column");
+    let comm_flagged: usize = rows.map(|l| l.split(',').nth(col).unwrap().parse::<usize>().unwrap()).sum();
+    assert!(comm_flagged >= differing, "commissions count {comm_flagged} flagged stations, {differing} differ from the observers' copy");
     let after = lines.nth(differing).unwrap();
     assert!(!after.contains("observers' copy"), "{after}");
     let report = std::fs::read_to_string(d.join("an/report.html")).unwrap();

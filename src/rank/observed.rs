@@ -58,7 +58,8 @@ pub fn apply(
     let mut touched = 0;
     let mut k = 0;
     let d = &c.discrepancies;
-    let mut per_unit: std::collections::HashMap<u32, usize> = Default::default();
+    // per commission: stations in discrepancy, and those the evidence newly flags
+    let mut per_unit: std::collections::HashMap<u32, (usize, usize)> = Default::default();
     let level = e.levels.len().checked_sub(1);
     while k < d.len() {
         let i = d[k].station;
@@ -70,16 +71,21 @@ pub fn apply(
         let s = &mut stations[i];
         s.evidence.push(super::Evidence { kind: Kind::Observed, points: OBSERVED_POINTS, text: text(c, e, &ds) });
         s.score += OBSERVED_POINTS;
+        // a commission counts its stations flagged on their own evidence (`flagged_alone`)
+        let newly = !s.flagged_alone;
         s.flagged = s.score >= threshold;
         s.flagged_alone = true;
         touched += 1;
         if let Some(l) = level {
-            *per_unit.entry(e.levels[l].code[i]).or_default() += 1;
+            let u = per_unit.entry(e.levels[l].code[i]).or_default();
+            u.0 += 1;
+            u.1 += newly as usize;
         }
         k = end;
     }
     for u in commissions.iter_mut() {
-        if let Some(&n) = per_unit.get(&u.unit) {
+        if let Some(&(n, newly)) = per_unit.get(&u.unit) {
+            u.flagged += newly;
             let pts = OBSERVED_POINTS * (1.0 + (n as f64).log10());
             u.evidence.push(UnitEvidence {
                 name: "observed".into(),
