@@ -9,16 +9,20 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use tallyscope::ingest::{self, Options, source};
 
-fn synthetic(stations: usize) -> Vec<u8> {
-    let mut s = String::with_capacity(stations * 80);
-    s.push_str("region,commission,station,registered,issued,in_boxes,invalid,valid,Alice,Bob,Clara,Dan\n");
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = |m: u64| {
+/// A seeded xorshift64 draw in `0..m`: the synthetic files' counts, the same on every run.
+fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
+    move |m: u64| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x % m
-    };
+    }
+}
+
+fn synthetic(stations: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(stations * 80);
+    s.push_str("region,commission,station,registered,issued,in_boxes,invalid,valid,Alice,Bob,Clara,Dan\n");
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     for i in 0..stations {
         let n = 200 + next(2500);
         let b = n * (40 + next(50)) / 100;
@@ -47,13 +51,7 @@ fn synthetic_cyrillic(stations: usize) -> String {
          Число бюллетеней в стационарных ящиках;Число недействительных бюллетеней;Число действительных бюллетеней;\
          Бабурин Сергей Николаевич;Грудинин Павел Николаевич;Жириновский Владимир Вольфович;Путин Владимир Владимирович\n",
     );
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = |m: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % m
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     for i in 0..stations {
         let n = 200 + next(2500);
         let b = n * (40 + next(50)) / 100;

@@ -3,6 +3,8 @@
 //! panic. Also the good-input variants real files come in (BOM, CRLF, delimiters, zip,
 //! gzip, stdin, long format, mapping files).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -201,25 +203,11 @@ fn non_utf8_is_decoded_or_named() {
     expect_error(&b, &["--encoding", "klingon"], &["--encoding \"klingon\": unknown encoding", "windows-1251", "koi8-r"]);
 }
 
-fn zip_with(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opt = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (name, data) in members {
-            z.start_file(*name, opt).unwrap();
-            z.write_all(data).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    buf.into_inner()
-}
-
 #[test]
 fn zip_with_no_csv_or_several() {
-    expect_error(&zip_with(&[("readme.md", b"hello")]), &[], &["zip archive holds no CSV file"]);
+    expect_error(&common::zip_of(&[("readme.md", b"hello")]), &[], &["zip archive holds no CSV file"]);
     let c = csv(&[HEAD, ROW1]);
-    expect_error(&zip_with(&[("a.csv", &c), ("b.csv", &c)]), &[], &["zip archive holds 2 CSV files (a.csv, b.csv)"]);
+    expect_error(&common::zip_of(&[("a.csv", &c), ("b.csv", &c)]), &[], &["zip archive holds 2 CSV files (a.csv, b.csv)"]);
 }
 
 #[test]
@@ -322,7 +310,7 @@ fn gzip_zip_and_stdin() {
     let j = inspect_json(&gz.finish().unwrap(), "x.csv.gz", &[]);
     assert_eq!(j["container"], "gzip");
     assert_eq!(j["stations"], 2);
-    let j = inspect_json(&zip_with(&[("__MACOSX/._x.csv", b"junk"), ("data/x.csv", &base)]), "x.zip", &[]);
+    let j = inspect_json(&common::zip_of(&[("__MACOSX/._x.csv", b"junk"), ("data/x.csv", &base)]), "x.zip", &[]);
     assert_eq!(j["container"], "zip");
     assert_eq!(j["registered_total"], 1800);
     let o = run(&["inspect", "--json", "-"], Some(&base));

@@ -7,7 +7,8 @@
 //! which role is another module's business): the decoded header names, the station
 //! count, and counts read through an explicit mapping.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
 use tallyscope::ingest::mapping::Cols;
 use tallyscope::ingest::{self, Ingested, Mapping, Options};
@@ -262,24 +263,10 @@ fn ods_with_title_and_blank_row() {
     assert_eq!(e.line, [4, 5, 6]);
 }
 
-fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opt = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (name, data) in members {
-            z.start_file(*name, opt).unwrap();
-            z.write_all(data).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    buf.into_inner()
-}
-
 #[test]
 fn spreadsheets_inside_zip_and_from_bytes() {
     let xlsx = std::fs::read(fixture("results_titles.xlsx")).unwrap();
-    let ing = ingest::load_bytes("a.zip", zip_of(&[("results.xlsx", &xlsx)]), &Options::default()).unwrap();
+    let ing = ingest::load_bytes("a.zip", common::zip_of(&[("results.xlsx", &xlsx)]), &Options::default()).unwrap();
     assert_eq!((ing.report.file.as_str(), ing.report.container.as_str()), ("a.zip:results.xlsx", "zip (xlsx)"));
     assert_eq!(ing.election.len(), 4);
     // Recognised by content, whatever the name (stdin has none).
@@ -287,11 +274,11 @@ fn spreadsheets_inside_zip_and_from_bytes() {
     assert_eq!(ing.report.container, "ods");
     // A CSV and a spreadsheet: the CSV is read, and a note says so.
     let csv = std::fs::read(fixture("title_two_row.csv")).unwrap();
-    let ing = ingest::load_bytes("b.zip", zip_of(&[("r.csv", &csv), ("r.xlsx", &xlsx)]), &Options::default()).unwrap();
+    let ing = ingest::load_bytes("b.zip", common::zip_of(&[("r.csv", &csv), ("r.xlsx", &xlsx)]), &Options::default()).unwrap();
     assert_eq!(ing.report.file, "b.zip:r.csv");
     assert!(ing.report.notes.iter().any(|n| n.contains("also holds r.xlsx") && n.contains("read the CSV file r.csv")), "{:?}", ing.report.notes);
     // Two spreadsheets and no CSV: ask.
-    let e = ingest::load_bytes("c.zip", zip_of(&[("a.xlsx", &xlsx), ("b.ods", &xlsx)]), &Options::default()).unwrap_err().to_string();
+    let e = ingest::load_bytes("c.zip", common::zip_of(&[("a.xlsx", &xlsx), ("b.ods", &xlsx)]), &Options::default()).unwrap_err().to_string();
     assert!(e.contains("zip archive holds 2 spreadsheets (a.xlsx, b.ods)"), "{e}");
 }
 
@@ -303,7 +290,7 @@ fn damaged_and_foreign_files_are_errors_not_panics() {
     let e = err("t.xlsx", xlsx[..xlsx.len() * 2 / 3].to_vec());
     assert!(e.starts_with("t.xlsx:") && e.contains("cannot read zip archive"), "{e}");
     // A workbook whose parts are garbage.
-    let bad = zip_of(&[("xl/workbook.xml", b"<workbook><sheets><sheet name=\"S\" r:id=\"rId9\"/>"), ("[Content_Types].xml", b"<")]);
+    let bad = common::zip_of(&[("xl/workbook.xml", b"<workbook><sheets><sheet name=\"S\" r:id=\"rId9\"/>"), ("[Content_Types].xml", b"<")]);
     let e = err("g.xlsx", bad);
     assert!(e.starts_with("g.xlsx: ") && e.contains("spreadsheet (xlsx)"), "{e}");
     // OLE2 magic with nothing valid after it.
@@ -317,7 +304,7 @@ fn damaged_and_foreign_files_are_errors_not_panics() {
     // Not a table at all.
     let e = err("r.pdf", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n".to_vec());
     assert!(e.contains("r.pdf: the file is a PDF document") && e.contains("expected a CSV text file"), "{e}");
-    let e = err("w.docx", zip_of(&[("word/document.xml", b"<w/>")]));
+    let e = err("w.docx", common::zip_of(&[("word/document.xml", b"<w/>")]));
     assert!(e.contains("Word or PowerPoint document"), "{e}");
     let e = err("b.bin", (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect());
     assert!(e.contains("not text") || e.contains("binary"), "{e}");
@@ -410,7 +397,7 @@ fn xlsx(sheets: &[(&str, Vec<Vec<V>>, Vec<String>)]) -> Vec<u8> {
         ("xl/_rels/workbook.xml.rels", wbrels.as_bytes()),
     ];
     members.extend(sheet_bytes.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-    zip_of(&members)
+    common::zip_of(&members)
 }
 
 fn results(bad: bool) -> Vec<Vec<V>> {
@@ -459,7 +446,7 @@ fn ods(name: &str, rows: &[Vec<V>]) -> Vec<u8> {
         esc(name)
     );
     let manifest = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\" manifest:version=\"1.2\"><manifest:file-entry manifest:full-path=\"/\" manifest:media-type=\"application/vnd.oasis.opendocument.spreadsheet\"/><manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/></manifest:manifest>";
-    zip_of(&[
+    common::zip_of(&[
         ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
         ("META-INF/manifest.xml", manifest.as_bytes()),
         ("content.xml", content.as_bytes()),

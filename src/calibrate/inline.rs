@@ -305,9 +305,7 @@ impl InlineCalibration {
         for res in results.iter_mut() {
             let level = level_of(&res.scope).to_string();
             if let Some(row) = index.get(&(res.test.as_str(), level.as_str())) {
-                res.calibrated_alpha = Some(row.rate());
-                res.extra.insert("calibrated_alpha_se".into(), row.rates[0].se());
-                res.extra.insert("calibration_replicates".into(), row.replicates as f64);
+                row.fill(&mut res.calibrated_alpha, &mut res.extra);
                 // The verdict, for readers of the result alone (the report): 1 = not
                 // applicable here, 0 = applicable.
                 res.extra.insert("not_applicable".into(), (row.verdict == Verdict::NotApplicable) as u8 as f64);

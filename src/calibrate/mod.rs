@@ -209,6 +209,15 @@ impl TypeIRow {
     pub fn rate(&self) -> f64 {
         self.rates[0].rate
     }
+
+    /// Puts the rate beside a result (its `calibrated_alpha` and `extra`, passed as fields:
+    /// the callers look the row up by the result's own name): the rate, its standard error
+    /// and the replicates it was measured on (both calibrations, full and inline).
+    pub fn fill(&self, calibrated_alpha: &mut Option<f64>, extra: &mut std::collections::BTreeMap<String, f64>) {
+        *calibrated_alpha = Some(self.rate());
+        extra.insert("calibrated_alpha_se".into(), self.rates[0].se());
+        extra.insert("calibration_replicates".into(), self.replicates as f64);
+    }
 }
 
 /// A short description of the simulated elections.
@@ -275,9 +284,7 @@ impl Calibration {
         for res in results.iter_mut() {
             let level = level_of(&res.scope);
             if let Some(row) = index.get(&(res.test.as_str(), level)) {
-                res.calibrated_alpha = Some(row.rate());
-                res.extra.insert("calibrated_alpha_se".into(), row.rates[0].se());
-                res.extra.insert("calibration_replicates".into(), row.replicates as f64);
+                row.fill(&mut res.calibrated_alpha, &mut res.extra);
                 if row.verdict == Verdict::NotApplicable {
                     res.notes.push(format!(
                         "not applicable here: rejects {:.1}% ± {:.1} of clean simulated elections shaped like this data at α = {} ({} replicates)",

@@ -32,3 +32,19 @@ fn shared_data(folder: &str, name: &str) -> Option<PathBuf> {
         p.display()
     );
 }
+
+/// A zip archive of `members` (name, bytes), stored uncompressed: spreadsheets and CSVs
+/// inside a zip, built in the test (no binary fixture in the repository).
+pub fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opt = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            z.start_file(*name, opt).unwrap();
+            std::io::Write::write_all(&mut z, data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}

@@ -434,6 +434,21 @@ fn exact_chi2(test: String, scope: &str, h: &[u64; 10], n: u64, null: &ShareNull
 }
 
 /// The results of one unit. `stream` separates the bootstrap streams of units.
+/// Each candidate's digit histogram by name (none when `brief`), then their sum as
+/// "pooled", last.
+fn per_and_pooled(names: &[String], hists: &[[u64; 10]], brief: bool) -> Vec<(String, [u64; 10])> {
+    let mut pooled = [0u64; 10];
+    for h in hists {
+        for d in 0..10 {
+            pooled[d] += h[d];
+        }
+    }
+    let mut per: Vec<(String, [u64; 10])> =
+        if brief { Vec::new() } else { names.iter().cloned().zip(hists.iter().copied()).collect() };
+    per.push(("pooled".into(), pooled));
+    per
+}
+
 /// The battery on one unit's tallies. `brief` (commissions): the pooled and focus-candidate
 /// tests only (no per-candidate chi-squares, no moments), without bootstrap intervals.
 fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(String, Option<Resampled>)], brief: bool) -> Vec<TestResult> {
@@ -453,18 +468,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         }
     };
     // ---- last-digit chi-square per candidate and pooled
-    let mut pooled = [0u64; 10];
-    let mut per: Vec<(String, [u64; 10])> = Vec::new();
-    for (j, name) in names.iter().enumerate() {
-        for d in 0..10 {
-            pooled[d] += t.last[j][d];
-        }
-        per.push((name.clone(), t.last[j]));
-    }
-    if brief {
-        per.clear();
-    }
-    per.push(("pooled".into(), pooled));
+    let per = per_and_pooled(names, &t.last, brief);
     let pooled_last = t.exact.pooled_last();
     for (j, (name, h)) in per.iter().enumerate() {
         let n: u64 = h.iter().sum();
@@ -634,18 +638,7 @@ fn unit_results(cx: &Ctx, t: &Tally, scope: &str, stream: u64, resampled: &[(Str
         }
     }
     // ---- 2BL chi-square per candidate and pooled
-    let mut pooled2 = [0u64; 10];
-    let mut per2: Vec<(String, [u64; 10])> = Vec::new();
-    for (j, name) in names.iter().enumerate() {
-        for d in 0..10 {
-            pooled2[d] += t.second[j][d];
-        }
-        per2.push((name.clone(), t.second[j]));
-    }
-    if brief {
-        per2.clear();
-    }
-    per2.push(("pooled".into(), pooled2));
+    let per2 = per_and_pooled(names, &t.second, brief);
     let pooled_second = t.exact.pooled_second();
     for (j, (name, h)) in per2.iter().enumerate() {
         let n: u64 = h.iter().sum();
