@@ -175,6 +175,11 @@ impl StationDigits {
 
 /// The exact digit probabilities of `X ~ Binomial(n, x/n)`; `pct`: also the probability
 /// that `round(100·X/n)` ends in 0 or 5.
+///
+/// The pmf is laid out once in a buffer (the terms of [`walk_binomial`]) and summed by
+/// blocks rather than term by term: residues mod 100 by whole blocks of 100 (last digits
+/// and pairs fold from them), second digits by runs of `10^(m−2)` equal second digits,
+/// and the 0/5 percentages by the intervals of `k` that round to a multiple of 5.
 pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
     let n = n.max(x);
     let min = min as u64;
@@ -183,24 +188,42 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
     if n < min && !pct {
         return s;
     }
-    let mut p05 = Pct05::new(n.max(1));
-    walk_binomial(n, x, |k, t| {
-        if k >= min {
-            s.last[(k % 10) as usize] += t;
+    PMF.with(|cell| {
+        let mut bufs = cell.borrow_mut();
+        let (buf, up) = &mut *bufs;
+        let lo = pmf_into(n, x, buf, up);
+        let hi = lo + buf.len() as u64; // exclusive
+        // counts in [min, min2) (only when min < 10): one by one
+        for k in lo.max(min)..hi.min(min2) {
+            s.last[(k % 10) as usize] += buf[(k - lo) as usize];
         }
-        if k >= min2 {
-            s.second[second_of(k)] += t;
-            s.g2 += t;
-            let f = PAIR_FLAGS[(k % 100) as usize];
-            if f & 1 != 0 {
-                s.pairs[0] += t;
+        let from = lo.max(min2);
+        if from < hi {
+            let tail = &buf[(from - lo) as usize..];
+            if tail.len() >= 100 {
+                // whole blocks: residues mod 100, folded (no branch per residue)
+                let res = residues_100(tail, from);
+                for (r, &v) in res.iter().enumerate() {
+                    s.last[r % 10] += v;
+                }
+                s.pairs[0] = REPEATED.iter().map(|&r| res[r]).sum();
+                s.pairs[1] = ADJACENT.iter().map(|&r| res[r]).sum();
+            } else {
+                let (mut d, mut r) = ((from % 10) as usize, (from % 100) as usize);
+                for &v in tail {
+                    s.last[d] += v;
+                    let f = PAIR_FLAGS[r];
+                    s.pairs[0] += (f & 1) as f64 * v;
+                    s.pairs[1] += ((f >> 1) & 1) as f64 * v;
+                    d = if d == 9 { 0 } else { d + 1 };
+                    r = if r == 99 { 0 } else { r + 1 };
+                }
             }
-            if f & 2 != 0 {
-                s.pairs[1] += t;
-            }
+            add_second_digits(&mut s.second, tail, from);
+            s.g2 = s.second.iter().sum();
         }
-        if pct && p05.hit(k) {
-            s.p05 += t;
+        if pct {
+            s.p05 = p05_of(buf, lo, n);
         }
     });
     s
@@ -209,51 +232,171 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
 /// `P(round(100·X/n) ends in 0 or 5)` for `X ~ Binomial(n, x/n)`.
 pub fn station_p05(x: u64, n: u64) -> f64 {
     let n = n.max(x).max(1);
-    let mut s = 0.0;
-    let mut p05 = Pct05::new(n);
-    walk_binomial(n, x, |k, t| {
-        if p05.hit(k) {
-            s += t;
+    PMF.with(|cell| {
+        let mut bufs = cell.borrow_mut();
+        let (buf, up) = &mut *bufs;
+        let lo = pmf_into(n, x, buf, up);
+        p05_of(buf, lo, n)
+    })
+}
+
+thread_local! {
+    /// Per-thread buffers of [`pmf_into`] (the pmf, and its upward half while walking).
+    static PMF: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Lays out `P(X = k)` for the `k` that [`walk_binomial`] visits, in increasing `k`, into
+/// `buf`; returns the first `k`. `up` is scratch. The recursion and stopping rule of the
+/// walk, arranged for speed: the two sides walked in one loop (two independent chains of
+/// products instead of one; the mass so far, `acc`, counts both sides, so a side may stop
+/// a term earlier than in the walk — on terms below 1e-16 of the mass), the ratio's factors
+/// kept as running floats (no integer conversion per term), the rule's division multiplied
+/// out (`t·r < 1e-16·acc·(1 − r)`).
+fn pmf_into(n: u64, x: u64, buf: &mut Vec<f64>, up: &mut Vec<f64>) -> u64 {
+    buf.clear();
+    up.clear();
+    if x == 0 || x >= n {
+        buf.push(1.0);
+        return x.min(n);
+    }
+    let p = x as f64 / n as f64;
+    let q = (n - x) as f64 / n as f64;
+    let t0 = ln_binom_pmf(x, n, p, q).exp();
+    up.push(t0);
+    let mut acc = t0;
+    // up: r = (n − k)p / ((k + 1)q) from k = x; down: r = kq / ((n − k + 1)p) from k = x
+    let (mut ua, mut ub, mut tu, mut ku) = ((n - x) as f64 * p, (x + 1) as f64 * q, t0, x);
+    let (mut da, mut db, mut td, mut kd) = (x as f64 * q, (n - x + 1) as f64 * p, t0, x);
+    let (mut go_up, mut go_down) = (true, true);
+    while go_up || go_down {
+        if go_up {
+            let r = ua / ub;
+            tu *= r;
+            ku += 1;
+            up.push(tu);
+            acc += tu;
+            ua -= p;
+            ub += q;
+            go_up = ku < n && !(r < 1.0 && tu * r < 1e-16 * acc * (1.0 - r));
         }
-    });
+        if go_down {
+            let r = da / db;
+            td *= r;
+            kd -= 1;
+            buf.push(td);
+            acc += td;
+            da -= q;
+            db += p;
+            go_down = kd > 0 && !(r < 1.0 && td * r < 1e-16 * acc * (1.0 - r));
+        }
+    }
+    buf.reverse();
+    buf.extend_from_slice(up);
+    kd
+}
+
+/// Sum with four accumulators (the terms are independent; one chain would wait on each add).
+#[inline]
+fn sum4(v: &[f64]) -> f64 {
+    let mut a = [0.0f64; 4];
+    let mut c = v.chunks_exact(4);
+    for q in &mut c {
+        a[0] += q[0];
+        a[1] += q[1];
+        a[2] += q[2];
+        a[3] += q[3];
+    }
+    let r: f64 = c.remainder().iter().sum();
+    (a[0] + a[1]) + (a[2] + a[3]) + r
+}
+
+/// The terms `t[i]` of counts `k = from + i` summed by `k mod 100`, whole blocks of 100 at
+/// a time.
+#[inline]
+fn residues_100(t: &[f64], from: u64) -> [f64; 100] {
+    let mut res = [0.0f64; 100];
+    let r0 = (from % 100) as usize;
+    let head = (100 - r0).min(t.len());
+    for (i, &v) in t[..head].iter().enumerate() {
+        res[r0 + i] += v;
+    }
+    let mut blocks = t[head..].chunks_exact(100);
+    for b in &mut blocks {
+        for (r, &v) in res.iter_mut().zip(b) {
+            *r += v;
+        }
+    }
+    for (r, &v) in res.iter_mut().zip(blocks.remainder()) {
+        *r += v;
+    }
+    res
+}
+
+/// Residues `r = 10a + b` of the last two digits with `a = b` (repeated) and `|a − b| = 1`
+/// (adjacent), as [`PAIR_FLAGS`] marks them.
+const REPEATED: [usize; 10] = [0, 11, 22, 33, 44, 55, 66, 77, 88, 99];
+const ADJACENT: [usize; 18] = [1, 10, 12, 21, 23, 32, 34, 43, 45, 54, 56, 65, 67, 76, 78, 87, 89, 98];
+
+/// Adds the terms `t[i]` of counts `k = from + i ≥ 10` to their second significant digit:
+/// within a decade `[10^m, 10^(m+1))` the second digit is `⌊k / 10^(m−1)⌋ mod 10`, constant
+/// on runs of `10^(m−1)` counts and rising by one from run to run.
+fn add_second_digits(second: &mut [f64; 10], t: &[f64], from: u64) {
+    debug_assert!(from >= 10 || t.is_empty());
+    let hi = from + t.len() as u64;
+    let mut k = from;
+    let mut w = 1u64; // run length 10^(m-1) of the decade holding k
+    while k / w >= 100 {
+        w *= 10;
+    }
+    while k < hi {
+        let decade_end = (100 * w).min(hi);
+        let mut d = ((k / w) % 10) as usize;
+        if w == 1 {
+            for &v in &t[(k - from) as usize..(decade_end - from) as usize] {
+                second[d] += v;
+                d = if d == 9 { 0 } else { d + 1 };
+            }
+        } else {
+            let mut run_end = (k / w + 1) * w;
+            while k < decade_end {
+                let e = run_end.min(decade_end);
+                second[d] += sum4(&t[(k - from) as usize..(e - from) as usize]);
+                k = e;
+                d = if d == 9 { 0 } else { d + 1 };
+                run_end += w;
+            }
+        }
+        k = decade_end;
+        w *= 10;
+    }
+}
+
+/// `Σ P(X = k)` over the `k` whose `round(100·k/n)` is a multiple of 5: for each such
+/// `j`, the counts with `round(100k/n) = ⌊(200k + n)/2n⌋ = j` are
+/// `⌈(2j − 1)n/200⌉ ≤ k < ⌈(2j + 1)n/200⌉`.
+fn p05_of(buf: &[f64], lo: u64, n: u64) -> f64 {
+    let hi = lo + buf.len() as u64; // exclusive
+    let start = |j: u64| -> u64 { if j == 0 { 0 } else { ((2 * j - 1) * n).div_ceil(200) } };
+    let mut j = round_pct_u64(lo, n);
+    j += (5 - j % 5) % 5;
+    let mut s = 0.0;
+    loop {
+        let a = start(j).max(lo);
+        if a >= hi {
+            break;
+        }
+        let b = start(j + 1).min(hi);
+        if b > a {
+            s += sum4(&buf[(a - lo) as usize..(b - lo) as usize]);
+        }
+        j += 5;
+    }
     s
 }
 
 #[inline]
 fn round_pct_u64(x: u64, n: u64) -> u64 {
     (200 * x + n) / (2 * n)
-}
-
-/// Whether `round(100·k/n)` ends in 0 or 5, for `k` visited one step at a time (as the
-/// binomial walk visits them), without a division per count: `round(100k/n) = ⌊(200k + n) /
-/// 2n⌋` ends in 0 or 5 exactly when `(200k + n) mod 10n < 2n`, and that residue moves by
-/// ±200 per step. A jump (the walk turning back to the mode) recomputes it.
-struct Pct05 {
-    n: u64,
-    k: u64,
-    z: u64,
-}
-
-impl Pct05 {
-    fn new(n: u64) -> Pct05 {
-        Pct05 { n, k: 0, z: n % (10 * n) }
-    }
-    #[inline]
-    fn hit(&mut self, k: u64) -> bool {
-        let m = 10 * self.n;
-        if k == self.k + 1 && m > 200 {
-            self.z += 200;
-            if self.z >= m {
-                self.z -= m;
-            }
-        } else if k + 1 == self.k && m > 200 {
-            self.z = if self.z >= 200 { self.z - 200 } else { self.z + m - 200 };
-        } else if k != self.k {
-            self.z = (200 * k + self.n) % m;
-        }
-        self.k = k;
-        self.z < 2 * self.n
-    }
 }
 
 /// The null of the shares of `K` categories among the counts that pass a filter, summed
@@ -663,21 +806,56 @@ pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominato
 mod tests {
     use super::*;
 
-    /// The stepping residue agrees with the division on walks up, down, turning back and
-    /// jumping, for small and large denominators (n ≤ 20: a step of 200 wraps 10n more
-    /// than once, recomputed).
+    /// The block sums agree with the term-by-term sums over the walk (the definition):
+    /// last digits of counts ≥ min, second digits, pairs and `P(X ≥ 10)` of counts ≥ 10,
+    /// and the 0/5 percentages by division, for small, large, edge and filtered cases.
     #[test]
-    fn pct05_steps_agree_with_the_division() {
-        for n in [1u64, 7, 19, 20, 21, 99, 100, 101, 333, 1000, 2817] {
-            let mut p = Pct05::new(n);
-            let up: Vec<u64> = (0..=n).collect();
-            let down: Vec<u64> = (0..=n).rev().collect();
-            let turn: Vec<u64> = (n / 2..=n).chain((0..n / 2).rev()).collect();
-            for k in up.into_iter().chain(down).chain(turn).chain([n / 3, 0, n]) {
-                assert_eq!(p.hit(k), round_pct_u64(k, n) % 5 == 0, "n {n} k {k}");
+    fn block_sums_agree_with_term_by_term() {
+        let cases = [(1u64, 2u64, 1u32), (3, 1000, 10), (7, 60, 3), (12, 400, 10), (64, 64, 10), (99, 450, 10), (150, 600, 10), (480, 1300, 10), (1500, 2100, 10), (2817, 4000, 25), (12_345, 30_000, 10), (5, 5, 0), (0, 9, 0), (20, 21, 10), (11, 2000, 10)];
+        for &(x, n, min) in &cases {
+            let s = station_digits(x, n, min, true);
+            let (min, min2) = (min as u64, (min as u64).max(10));
+            let mut r = StationDigits::default();
+            walk_binomial(n, x, |k, t| {
+                if k >= min {
+                    r.last[(k % 10) as usize] += t;
+                }
+                if k >= min2 {
+                    r.second[second_of(k)] += t;
+                    r.g2 += t;
+                    let f = PAIR_FLAGS[(k % 100) as usize];
+                    r.pairs[0] += (f & 1) as f64 * t;
+                    r.pairs[1] += ((f >> 1) & 1) as f64 * t;
+                }
+                if round_pct_u64(k, n.max(1)) % 5 == 0 {
+                    r.p05 += t;
+                }
+            });
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-14;
+            for d in 0..10 {
+                assert!(close(s.last[d], r.last[d]), "last {d} x {x} n {n}: {} {}", s.last[d], r.last[d]);
+                assert!(close(s.second[d], r.second[d]), "second {d} x {x} n {n}: {} {}", s.second[d], r.second[d]);
             }
+            assert!(close(s.pairs[0], r.pairs[0]) && close(s.pairs[1], r.pairs[1]), "pairs x {x} n {n}");
+            assert!(close(s.g2, r.g2) && close(s.p05, r.p05), "g2/p05 x {x} n {n}: {} {} {} {}", s.g2, r.g2, s.p05, r.p05);
+            assert!(close(station_p05(x, n), r.p05));
         }
         // by hand: 81/200 = 40.5% rounds half up to 41 (not 0/5); 9/200 = 4.5% -> 5
-        assert!(!Pct05::new(200).hit(81) && Pct05::new(200).hit(9));
+        assert!(round_pct_u64(81, 200) == 41 && round_pct_u64(9, 200) == 5);
+        // second digits across decade and run boundaries, against the digit of each count
+        for (from, len) in [(10u64, 5usize), (95, 20), (990, 30), (9_990, 1_200), (99_950, 200), (123, 1)] {
+            let t: Vec<f64> = (0..len).map(|i| 1.0 + i as f64).collect();
+            let mut got = [0.0; 10];
+            add_second_digits(&mut got, &t, from);
+            let mut want = [0.0; 10];
+            for (i, v) in t.iter().enumerate() {
+                want[second_of(from + i as u64)] += v;
+            }
+            assert_eq!(got, want, "from {from} len {len}");
+        }
+        for r in 0..100 {
+            assert_eq!(PAIR_FLAGS[r] & 1 != 0, REPEATED.contains(&r));
+            assert_eq!(PAIR_FLAGS[r] & 2 != 0, ADJACENT.contains(&r));
+        }
     }
 }
