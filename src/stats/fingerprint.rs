@@ -1581,7 +1581,12 @@ pub fn fit(st: &Stations, opts: &FitOptions) -> Result<FingerprintResult> {
 
 /// [`select`] then [`fit`].
 pub fn analyze(e: &Election, sel: &Selection, opts: &FitOptions) -> Result<FingerprintResult> {
-    let st = select(e, sel)?;
+    fit_capped(select(e, sel)?, opts)
+}
+
+/// [`fit`] on at most `opts.max_stations` of `st` (a seeded random subsample when there
+/// are more, noted): what [`analyze`] fits after the selection.
+pub fn fit_capped(st: Stations, opts: &FitOptions) -> Result<FingerprintResult> {
     if st.len() <= opts.max_stations {
         return fit(&st, opts);
     }
@@ -1642,7 +1647,10 @@ impl FingerprintResult {
                 r.extra.insert("ci_level".into(), b.level);
             }
             r.notes = self.notes.clone();
-            r.notes.push("Klimek et al. (2012) model fit: an estimate with a bootstrap interval, not a test (no p-value)".into());
+            r.notes.push(match &self.bootstrap {
+                Some(_) => "Klimek et al. (2012) model fit: an estimate with a bootstrap interval, not a test (no p-value)".into(),
+                None => "Klimek et al. (2012) model fit: an estimate, not a test (no p-value), and no bootstrap interval (FitOptions::bootstrap = 0)".into(),
+            });
             r
         };
         let b = self.bootstrap.as_ref();
