@@ -40,15 +40,15 @@ pub(super) fn norm_inv(p: f64) -> f64 {
 /// that cross a boundary. Likewise the share (`zv`, `wv`) and the incremental intensity
 /// `|θ zi|` truncated to [0, 1] (`wi`). The extreme intensity `xe` has no free parameter.
 pub(super) struct Base {
-    u: Vec<f64>,
-    n: Vec<f64>,
-    zt: Vec<f64>,
-    zv: Vec<f64>,
-    zi: Vec<f64>,
-    wt: Vec<f64>,
-    wv: Vec<f64>,
-    wi: Vec<f64>,
-    xe: Vec<f64>,
+    pub(super) u: Vec<f64>,
+    pub(super) n: Vec<f64>,
+    pub(super) zt: Vec<f64>,
+    pub(super) zv: Vec<f64>,
+    pub(super) zi: Vec<f64>,
+    pub(super) wt: Vec<f64>,
+    pub(super) wv: Vec<f64>,
+    pub(super) wi: Vec<f64>,
+    pub(super) xe: Vec<f64>,
 }
 
 pub(super) fn draw_base(registered: &[u32], seed: u64) -> Base {
@@ -85,10 +85,10 @@ pub(super) fn draw_base(registered: &[u32], seed: u64) -> Base {
 
 /// `Normal(mu, sd)` truncated to [0, 1] from `(z, w)` (see [`Base`]).
 pub(super) struct Trunc {
-    mu: f64,
-    sd: f64,
-    a: f64,
-    b: f64,
+    pub(super) mu: f64,
+    pub(super) sd: f64,
+    pub(super) a: f64,
+    pub(super) b: f64,
 }
 
 impl Trunc {
@@ -111,16 +111,16 @@ pub(super) const NONE: u32 = u32::MAX;
 
 /// Bins and weights of one simulation's stations in one state.
 pub(super) struct StateBins {
-    b: Vec<u32>,
-    w: Vec<f64>,
+    pub(super) b: Vec<u32>,
+    pub(super) w: Vec<f64>,
 }
 
 /// One simulation realised at given honest parameters and α: every station's bin in each
 /// of the three states (honest, incremental, extreme), in `u` order.
 pub(super) struct SimBins {
-    honest: StateBins,
-    inc: StateBins,
-    ext: StateBins,
+    pub(super) honest: StateBins,
+    pub(super) inc: StateBins,
+    pub(super) ext: StateBins,
 }
 
 /// Stations with `u ≥ u_max` get only their honest state (the incremental and extreme
@@ -165,13 +165,13 @@ pub(super) fn realize(d: &Base, h: &HonestParams, alpha: f64, bins: usize, weigh
 
 /// Running `D = Σ (obs − h)²` with `h` the mean simulated histogram.
 pub(super) struct Running<'a> {
-    obs: &'a [f64],
+    pub(super) obs: &'a [f64],
     /// Per-bin weights of the criterion.
-    wt: &'a [f64],
+    pub(super) wt: &'a [f64],
     /// Simulation-variance correction: `D` includes `− c Σ w_b h_b` (module docs).
-    c: f64,
-    h: Vec<f64>,
-    d: f64,
+    pub(super) c: f64,
+    pub(super) h: Vec<f64>,
+    pub(super) d: f64,
 }
 
 impl Running<'_> {
