@@ -48,6 +48,12 @@ pub struct Options {
     /// Keep stations abroad in the statistical tests (set aside by default), as some
     /// published tables do (Kobak et al.'s integer-excess figures include them).
     pub include_abroad: bool,
+    /// Clean replicates of the baselines of the estimates without a p-value
+    /// ([`crate::calibrate::baselines`]; 0: none).
+    pub baseline_reps: usize,
+    /// Of them, how many the Klimek fingerprint model is refitted on (0: no fingerprint
+    /// baseline).
+    pub fingerprint_baseline_reps: usize,
 }
 
 impl Default for Options {
@@ -65,6 +71,8 @@ impl Default for Options {
             flag_threshold: None,
             calibration_reps: 0,
             include_abroad: false,
+            baseline_reps: crate::calibrate::baselines::REPLICATES,
+            fingerprint_baseline_reps: crate::calibrate::baselines::FINGERPRINT_REPLICATES,
         }
     }
 }
@@ -90,6 +98,9 @@ pub struct Analysis {
     pub calibration: Option<crate::calibrate::inline::InlineCalibration>,
     /// Why it did not run, when the default budget skipped it (`None` otherwise).
     pub calibration_skipped: Option<String>,
+    /// Clean-replicate baselines of the estimates without a p-value, if run (already
+    /// attached to their rows of `results`).
+    pub baselines: Option<crate::calibrate::baselines::Baselines>,
     /// Station scores, in station order.
     pub stations_ranked: Vec<StationScore>,
     /// Station indices by score, highest first ([`rank::order`] of `stations_ranked`),
@@ -162,6 +173,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut dig_r = None;
     let mut roz_r = None;
     let mut cal_r = None;
+    let mut base_r = None;
     let (reps, calibration_skipped) = match opt.calibration_reps {
         AUTO_REPS => match crate::calibrate::inline::auto_reps(e) {
             Ok(r) => (r, None),
@@ -178,6 +190,22 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
                     crate::calibrate::inline::run(e, leader, &o)
                 });
                 cal_r = Some(v);
+                log(t);
+            });
+        }
+        if opt.baseline_reps > 0 {
+            s.spawn(|_| {
+                let (v, t) = timed("baselines", || {
+                    // The fingerprint is refitted with the file's own fit options; not
+                    // when the fit keeps stations abroad (the replicates never do).
+                    let fit = (opt.fingerprint && opt.fingerprint_baseline_reps > 0 && !opt.include_abroad)
+                        .then(|| fingerprint::FitOptions { bootstrap: 0, seed: opt.seed, ..Default::default() });
+                    crate::calibrate::baselines::run(
+                        e,
+                        &crate::calibrate::baselines::Options { reps: opt.baseline_reps, fingerprint_reps: opt.fingerprint_baseline_reps, seed: opt.seed, fingerprint: fit, leader },
+                    )
+                });
+                base_r = Some(v);
                 log(t);
             });
         }
@@ -290,6 +318,12 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     };
     results.extend(shape_r);
     results.extend(shp_r);
+    // What clean replicates of the file give for each estimate without a p-value.
+    let baselines = base_r.flatten();
+    if let Some(b) = &baselines {
+        b.apply(&mut results);
+        timings.push(("baselines_fingerprint_fits".into(), b.seconds_fingerprint));
+    }
     // The type-I rate on clean replicates of this file beside each p-value; a test that
     // is not applicable here gets a note and gives no evidence to the ranking.
     let calibration = cal_r;
@@ -343,6 +377,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         rozenas,
         calibration,
         calibration_skipped,
+        baselines,
         skipped,
         results,
         timings,

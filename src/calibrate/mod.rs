@@ -44,6 +44,7 @@
 //! draw is keyed by the master seed and the replicate number, so the numbers are the same
 //! for any number of threads.
 
+pub mod baselines;
 pub mod inline;
 pub mod shpilkin;
 
@@ -482,7 +483,7 @@ fn one(cfg: &SimConfig, r: usize, opt: &Options, frauds: &[FraudSpec]) -> Result
     let c = SimConfig { seed, frauds: frauds.to_vec(), ..cfg.clone() };
     let sim = simulate::simulate(&c)?;
     let e: Election = sim.election();
-    let aopt = analysis::Options { seed: splitmix64(seed), ..opt.analysis.clone() };
+    let aopt = analysis::Options { seed: splitmix64(seed), baseline_reps: 0, ..opt.analysis.clone() };
     let a = analysis::run_election(Arc::new(e), Default::default(), &aopt);
     let p = a
         .results

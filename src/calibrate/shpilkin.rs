@@ -239,19 +239,59 @@ impl CleanModel {
         })
     }
 
-    /// The per-bin excess ([`crate::stats::shpilkin::Bins::excess`]) of one clean replicate
-    /// (replicate `k` of `seed`): fresh commission effects, then fresh stations.
-    pub fn replicate(&self, st: &Stations, seed: u64, k: usize) -> Option<Excess> {
+    /// Fresh commission effects (turnout, share) of replicate `k` of `seed`, one per
+    /// commission, each from a stream keyed by the commission's labels.
+    fn effects(&self, seed: u64, k: usize) -> Vec<(f64, f64)> {
         use rand_distr::{Distribution, StandardNormal};
-        let effects: Vec<(f64, f64)> = self
-            .unit_keys
+        self.unit_keys
             .iter()
             .map(|&key| {
                 let mut r = Xoshiro256PlusPlus::seed_from_u64(splitmix64(key ^ splitmix64(seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))));
                 let (a, b): (f64, f64) = (StandardNormal.sample(&mut r), StandardNormal.sample(&mut r));
                 (self.sd_commission_turnout * a, self.sd_commission_share * b)
             })
-            .collect();
+            .collect()
+    }
+
+    /// One clean replicate's counts per station of `st` (indexed as `st`): ballots `b`,
+    /// candidate votes `v` and the leader's votes `l`, with the station law drawn
+    /// **exactly** (a logit-normal probability, then [`crate::calibrate::inline::binomial`]):
+    /// `B ~ Binomial(N, sigmoid(c_T + u_T + σ_T Z))`, `V = round(B · votes/ballots)`,
+    /// `L ~ Binomial(V, sigmoid(c_S + u_S + σ_S Z'))`. [`CleanModel::replicate`] (Shpilkin's
+    /// baseline, kept as it was) draws through [`overdispersed`], whose normal
+    /// approximation keeps each count's mean and variance but not the logit-normal's
+    /// skewness: enough for per-bin sums, not for the moments of the turnout distribution
+    /// ([`crate::calibrate::baselines`]).
+    pub fn draw_counts(&self, st: &Stations, seed: u64, k: usize, b_out: &mut Vec<u32>, v_out: &mut Vec<u32>, l_out: &mut Vec<u32>) {
+        use crate::calibrate::inline::binomial;
+        use rand_distr::{Distribution, StandardNormal};
+        let effects = self.effects(seed, k);
+        let n = st.registered.len();
+        for v in [&mut *b_out, &mut *v_out, &mut *l_out] {
+            v.clear();
+            v.resize(n, 0);
+        }
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ 0xba5e_11e5_0015_0000 ^ splitmix64(k as u64 + 1)));
+        for &i in &self.order {
+            let i = i as usize;
+            let (et, es) = effects.get(self.unit[i] as usize).copied().unwrap_or((0.0, 0.0));
+            let nn = st.registered[i] as u32;
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let b = binomial(&mut rng, nn, sig(self.centre_t[i] + et + self.sd_turnout * z));
+            let v = ((b as f64 * self.votes_per_ballot[i]).round() as u32).min(b);
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let l = binomial(&mut rng, v, sig(self.centre_s[i] + es + self.sd_share * z));
+            b_out[i] = b;
+            v_out[i] = v;
+            l_out[i] = l;
+        }
+    }
+
+    /// The per-bin excess ([`crate::stats::shpilkin::Bins::excess`]) of one clean replicate
+    /// (replicate `k` of `seed`): fresh commission effects, then fresh stations.
+    pub fn replicate(&self, st: &Stations, seed: u64, k: usize) -> Option<Excess> {
+        let effects = self.effects(seed, k);
         // Xoshiro256++ as the inline calibration (ChaCha8 cost twice the replicate).
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ 0x5eed_ba5e_11e0_0016 ^ splitmix64(k as u64 + 1)));
         let mut bins = Bins::new();
@@ -332,7 +372,7 @@ pub fn adjust(raw: f64, boot: Option<(f64, f64)>, base: &Baseline) -> Adjusted {
 
 /// Per selected station: its commission (finest level, when the file has two levels or
 /// more) with a key per commission from its and its parents' labels, and its region.
-fn codes(e: &Election, idx: &[usize]) -> (Option<(Vec<u32>, Vec<u64>)>, Option<Vec<u32>>) {
+pub(crate) fn codes(e: &Election, idx: &[usize]) -> (Option<(Vec<u32>, Vec<u64>)>, Option<Vec<u32>>) {
     let region = e.levels.first().map(|l| idx.iter().map(|&i| l.code[i]).collect::<Vec<u32>>());
     let units = (e.levels.len() >= 2).then(|| {
         let l = e.levels.last().expect("two levels");
@@ -356,6 +396,17 @@ fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
     h
 }
 
+/// The stations of the shape tests' selection ([`select_counts`]) and the clean model
+/// fitted to them, for the leader `leader`.
+pub fn fit_file(e: &Election, leader: usize) -> Option<(Stations, CleanModel)> {
+    let (s, idx, _) = select_counts(e, leader)?;
+    let st = Stations { registered: s.registered, turnout: s.turnout, leader: s.leader_votes, others: s.other_votes };
+    let (units, region) = codes(e, &idx);
+    let units = units.as_ref().map(|(code, keys)| Units { code, keys });
+    let model = CleanModel::fit(&st, units, region.as_deref())?;
+    Some((st, model))
+}
+
 /// [`shpilkin::run`], with the national row measured against the clean baseline:
 /// `statistic` becomes the adjusted estimate, `ci_low`/`ci_high` its interval; the raw
 /// statistic and its bootstrap interval move to `raw`, `raw_ci_low`, `raw_ci_high`, the
@@ -369,11 +420,7 @@ pub fn run(e: &Election, opt: &ShpilkinOptions, reps: usize) -> Vec<TestResult> 
         return out;
     }
     let Some(leader) = opt.leader.or_else(|| e.leader()) else { return out };
-    let Some((s, idx, _)) = select_counts(e, leader) else { return out };
-    let st = Stations { registered: s.registered, turnout: s.turnout, leader: s.leader_votes, others: s.other_votes };
-    let (units, region) = codes(e, &idx);
-    let units = units.as_ref().map(|(code, keys)| Units { code, keys });
-    let Some(model) = CleanModel::fit(&st, units, region.as_deref()) else { return out };
+    let Some((st, model)) = fit_file(e, leader) else { return out };
     let mut bins = Bins::new();
     for i in 0..st.turnout.len() {
         bins.add(bin(st.turnout[i]), st.leader[i], st.others[i], st.registered[i], st.registered[i] * st.turnout[i]);

@@ -272,6 +272,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         flag_threshold: args.flag_threshold,
         calibration_reps: if args.no_calibration { 0 } else { args.calibration_reps.unwrap_or(analysis::AUTO_REPS) },
         include_abroad: args.include_abroad,
+        ..Default::default()
     })
 }
 

@@ -62,6 +62,7 @@ pub fn run(args: Args) -> Result<i32> {
         fingerprint: kind.wants_fingerprint(),
         fingerprint_bootstrap: 0,
         digit_draws: if kind == Chart::SecondDigits { analysis::Options::default().digit_draws } else { 0 },
+        baseline_reps: 0,
         ..Default::default()
     };
     let a = analysis::run(ing, &opt);

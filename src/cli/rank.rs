@@ -38,7 +38,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<i32> {
     let ing = args.input.load()?;
     report_rows(&ing.report);
-    let opt = analysis::Options { seed: args.seed, fingerprint: false, bootstrap: 0, flag_threshold: args.flag_threshold, ..Default::default() };
+    let opt = analysis::Options { seed: args.seed, fingerprint: false, bootstrap: 0, flag_threshold: args.flag_threshold, baseline_reps: 0, ..Default::default() };
     let a = analysis::run(ing, &opt);
     print!("{}", top_lists(&a, args.top));
     Ok(0)

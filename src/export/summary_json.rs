@@ -80,6 +80,9 @@ impl Exporter for SummaryJson {
             },
             "calibration": a.calibration,
             "calibration_skipped": a.calibration_skipped,
+            // The clean model and replicate counts of the baselines; each estimate's own
+            // baseline is in its row's `extra.baseline_*` (calibrate::baselines).
+            "baselines": a.baselines,
             "reconciliation": crate::analysis::reconcile::reconcile(a),
             "timings_seconds": a.timings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<_, _>>(),
         });

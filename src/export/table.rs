@@ -116,6 +116,9 @@ pub fn tests(a: &Analysis) -> Table {
     t.push("q", f(&|x| x.q));
     t.push("calibrated_alpha", f(&|x| x.calibrated_alpha));
     t.push("effect", f(&|x| x.effect));
+    for (i, name) in ["baseline_median", "baseline_low", "baseline_high", "baseline_share_at_or_above", "baseline_replicates"].into_iter().enumerate() {
+        t.push(name, f(&|x| super::tests_csv::baseline_cells(x)[i]));
+    }
     t.push("notes", Values::Text(r.iter().map(|x| Some(x.notes.join(" | "))).collect()));
     t
 }

@@ -5,8 +5,34 @@ use crate::analysis::Analysis;
 
 pub struct TestsCsv;
 
-pub const COLUMNS: [&str; 12] =
-    ["test", "scope", "n", "statistic", "null_mean", "null_sd", "z", "p", "q", "calibrated_alpha", "effect", "notes"];
+pub const COLUMNS: [&str; 17] = [
+    "test",
+    "scope",
+    "n",
+    "statistic",
+    "null_mean",
+    "null_sd",
+    "z",
+    "p",
+    "q",
+    "calibrated_alpha",
+    "effect",
+    "baseline_median",
+    "baseline_low",
+    "baseline_high",
+    "baseline_share_at_or_above",
+    "baseline_replicates",
+    "notes",
+];
+
+/// The clean-replicate baseline columns of a row ([`crate::calibrate::baselines`]): median,
+/// low, high, share at or above the statistic, replicates (empty without one).
+pub fn baseline_cells(r: &crate::stats::TestResult) -> [Option<f64>; 5] {
+    match crate::calibrate::baselines::Baseline::of(r) {
+        Some(b) => [Some(b.median), Some(b.low), Some(b.high), Some(b.at_or_above), Some(b.replicates as f64)],
+        None => [None; 5],
+    }
+}
 
 fn num(x: Option<f64>) -> String {
     match x {
@@ -28,6 +54,7 @@ impl Exporter for TestsCsv {
         par_write(&a.results, out, |_, rows, buf| {
             let mut w = csv::Writer::from_writer(buf);
             for r in rows {
+                let b = baseline_cells(r);
                 w.write_record([
                     safe_cell(&r.test).as_ref(),
                     safe_cell(&r.scope).as_ref(),
@@ -40,6 +67,11 @@ impl Exporter for TestsCsv {
                     &num(r.q),
                     &num(r.calibrated_alpha),
                     &num(r.effect),
+                    &num(b[0]),
+                    &num(b[1]),
+                    &num(b[2]),
+                    &num(b[3]),
+                    &num(b[4]),
                     safe_cell(&r.notes.join(" | ")).as_ref(),
                 ])?;
             }

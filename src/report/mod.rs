@@ -398,9 +398,10 @@ pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &
     }
     if let Some(f) = &a.fingerprint {
         summary.push(format!(
-            "Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}; {}.",
+            "Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}; {}; {}.",
             f.fit.f_i,
             f.fit.f_e,
+            reading::fingerprint_baselines(a.nation("fingerprint.f_incremental"), a.nation("fingerprint.f_extreme")),
             reading::FINGERPRINT_ACCURACY
         ));
     }

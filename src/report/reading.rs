@@ -79,8 +79,31 @@ pub fn verdict(r: &TestResult) -> String {
     }
 }
 
-/// One line saying what was measured.
+/// One line saying what was measured, with its clean-replicate baseline when it has one
+/// ([`crate::calibrate::baselines`]; an estimate that should have one says it has none).
 pub fn reading(r: &TestResult) -> String {
+    use crate::calibrate::baselines::{Baseline, has_baseline, short};
+    let line = reading_core(r);
+    let f: &dyn Fn(f64) -> String = if r.test.starts_with("fingerprint.f_") { &pct } else { &short };
+    match Baseline::of(r) {
+        Some(b) => format!("{line}; {}", b.words(f)),
+        None if has_baseline(&r.test) && r.scope == "nation" => format!("{line}; no clean baseline and no interval"),
+        None => line,
+    }
+}
+
+/// The fingerprint headline's baselines: "f_i: clean elections like this file give …;
+/// f_e: …", or that there is none.
+pub fn fingerprint_baselines(fi: Option<&TestResult>, fe: Option<&TestResult>) -> String {
+    use crate::calibrate::baselines::Baseline;
+    let w = |name: &str, r: Option<&TestResult>| match r.and_then(Baseline::of) {
+        Some(b) => format!("{name}: {}", b.words(&pct)),
+        None => format!("{name}: no clean baseline and no interval"),
+    };
+    format!("{}; {}", w("f_i", fi), w("f_e", fe))
+}
+
+fn reading_core(r: &TestResult) -> String {
     let t = r.test.as_str();
     let m = r.null_mean;
     let z = r.z().map(|z| format!(", z = {z:.1}")).unwrap_or_default();
