@@ -37,7 +37,14 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     let n = shown.len();
     let title = format!("Integer-percentage stations per region — {}", cx.source);
     let which = if all.len() > n { format!("the {n} regions of {} with the largest z", all.len()) } else { format!("all {n} regions, largest z first") };
-    let subtitle = format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; orange: BH q < 0.05");
+    // The nation-level test's calibration speaks for its per-region runs: when it is not
+    // applicable here, no region is marked significant.
+    let na = cx.a.nation("integer.either").is_some_and(|r| r.not_applicable());
+    let subtitle = if na {
+        format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; grey: test not applicable here (it rejects too many clean elections like this one)")
+    } else {
+        format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; orange: BH q < 0.05")
+    };
     let area = style::frame(root, &title, &subtitle, &cx.source)?;
     let excess = |r: &TestResult| r.statistic - r.null_mean.unwrap_or(r.statistic);
     let band = |r: &TestResult| 1.96 * r.null_sd.unwrap_or(0.0);
@@ -68,19 +75,20 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         .draw_series(shown.iter().enumerate().map(|(k, r)| Rectangle::new([(-band(r), y(k) - 0.4), (band(r), y(k) + 0.4)], NULL.mix(0.2).filled())))?
         .label("null's 95% interval")
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], NULL.mix(0.2).filled()));
-    let significant = |r: &TestResult| r.q.is_some_and(|q| q < 0.05);
+    let significant = |r: &TestResult| !na && r.q.is_some_and(|q| q < 0.05);
+    let plain = if na { NULL } else { MAIN };
     chart
         .draw_series(
-            shown.iter().enumerate().filter(|(_, r)| !significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], MAIN.filled())),
+            shown.iter().enumerate().filter(|(_, r)| !significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], plain.filled())),
         )?
-        .label("excess stations")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], MAIN.filled()));
-    chart
-        .draw_series(
-            shown.iter().enumerate().filter(|(_, r)| significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], ACCENT.filled())),
-        )?
-        .label("excess stations, BH q < 0.05")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCENT.filled()));
+        .label(if na { "excess stations (test not applicable here)" } else { "excess stations" })
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], plain.filled()));
+    let marked = chart.draw_series(
+        shown.iter().enumerate().filter(|(_, r)| significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], ACCENT.filled())),
+    )?;
+    if !na {
+        marked.label("excess stations, BH q < 0.05").legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCENT.filled()));
+    }
     chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, -0.5), (0.0, n as f64 - 0.5)], INK.stroke_width(1))))?;
     // Value at the end of each bar: the excess and z.
     let vs = style::text(TICK - 2).color(&style::MUTED).pos(Pos::new(HPos::Left, VPos::Center));
