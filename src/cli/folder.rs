@@ -146,8 +146,7 @@ pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>>
 fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "-".into(),
-        Some(p) if p < 1e-4 => format!("{p:.1e}"),
-        Some(p) => format!("{p:.4}"),
+        Some(p) => crate::numfmt::p_value(p),
     }
 }
 
@@ -157,7 +156,12 @@ pub fn table(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}: {} stations, leader: {}", a.read.file, thousands(a.stations as u64), a.leader.as_deref().unwrap_or("-"));
     let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
-    let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}  {}", "test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this");
+    // Columns sized by display width (comfy-table: Cyrillic and names past 40 characters
+    // stay aligned); one number style per column: statistic and expected as the readings
+    // print them (grouped thousands), z to 2 decimals, p to 3 significant digits.
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(["test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this"]);
     let mut not_applicable = 0;
     // per-fraction coarse-share rows are summarised below the table
     for r in a.results.iter().filter(|r| r.scope == "nation" && !(r.test.starts_with("rozenas.") && r.test.contains('/'))) {
@@ -171,17 +175,21 @@ pub fn table(a: &Analysis) -> String {
             }
             (Some(_), Some(c)) => crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()),
         };
-        let _ = writeln!(
-            s,
-            "{:<40} {:>14} {:>12} {:>8} {:>9}  {}",
-            r.test,
-            if r.statistic.abs() >= 1e4 { thousands(r.statistic.round() as u64) } else { format!("{:.4}", r.statistic) },
-            r.null_mean.map(|m| if m.abs() >= 1e4 { thousands(m.round() as u64) } else { format!("{m:.4}") }).unwrap_or_else(|| "-".into()),
+        t.add_row([
+            r.test.clone(),
+            crate::numfmt::number(r.statistic),
+            r.null_mean.map(crate::numfmt::number).unwrap_or_else(|| "-".into()),
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             fmt_p(r.p),
-            cal
-        );
+            cal,
+        ]);
     }
+    for k in 1..=4 {
+        if let Some(c) = t.column_mut(k) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    let _ = writeln!(s, "\n{}", t.lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>().join("\n"));
     if not_applicable > 0 {
         let _ = writeln!(
             s,

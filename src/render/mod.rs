@@ -173,7 +173,7 @@ impl Chart {
             Chart::RegionMultiples => (1400, 1050),
             Chart::IntegerRegions => {
                 let rows = a.integer.as_ref().map_or(0, |r| r.regions.iter().filter(|x| x.test == "integer.either").count());
-                (1400, 260 + 26 * (rows.min(regions::MAX_ROWS) + regions::LEGEND_ROWS) as u32)
+                (1400, 260 + 26 * rows.min(regions::MAX_ROWS).max(regions::LEGEND_ROWS) as u32)
             }
             Chart::Commissions => (1400, 260 + 30 * commissions::rows(&a.commissions) as u32),
         }
@@ -193,6 +193,11 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub fn new(a: &'a Analysis, data: &'a Data) -> Ctx<'a> {
         let source = Path::new(&a.read.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.read.file.clone());
+        // "results.csv.zip:results.csv" (a file inside an archive): the inner name says it.
+        let source = match source.split_once(".zip:") {
+            Some((_, inner)) if !inner.is_empty() => inner.to_string(),
+            _ => source,
+        };
         Ctx { a, data, source, linear: false }
     }
     pub fn leader(&self) -> &str {

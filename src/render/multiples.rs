@@ -40,7 +40,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         let scaled: Vec<f64> = national.iter().map(|x| x * n / nat_total).collect();
         let ymax = h.iter().chain(&scaled).cloned().fold(0.0, f64::max).max(1.0) * 1.1;
         let name = u.path.last().map(String::as_str).unwrap_or("");
-        let cap = format!("{} — score {:.0}", style::clip(name, 22), u.score);
+        let cap = format!("{} — score {:.0}", style::clip_words(name, 26), u.score);
         let bottom = k >= 8;
         let left = k % 4 == 0;
         let mut chart = ChartBuilder::on(cell)

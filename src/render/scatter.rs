@@ -41,7 +41,8 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         .margin_right(24)
         .x_label_area_size(56)
         .y_label_area_size(84)
-        .build_cartesian_2d(0f64..100f64, 0f64..100f64)?;
+        // A point or two beyond 0 and 100: stations at 100% turnout or share are drawn whole.
+        .build_cartesian_2d(-1.5f64..101.5f64, -1.5f64..101.5f64)?;
     chart
         .configure_mesh()
         .x_labels(11)

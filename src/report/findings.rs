@@ -10,6 +10,7 @@
 //! file excludes zero (it held zero in every simulated clean election, docs/recovery.md),
 //! **none** otherwise, and not applicable without a clean baseline. The ranking is read
 //! against the share of stations it flags on clean simulated elections (about 0.1%).
+//! Broken protocol arithmetic is at most **some**: clean elections have clerical slips.
 
 use super::reading;
 use crate::analysis::Analysis;
@@ -72,7 +73,7 @@ pub struct Finding {
 }
 
 /// The explanation of the strength words, printed under the findings.
-pub const STRENGTHS: &str = "Strength of each finding as evidence of manipulation: strong = a calibrated test far outside what clean elections give (p < 0.001), or an estimate whose 95% interval against clean elections simulated like this file excludes zero; some = outside at the 5% level; none = what clean elections give; not applicable here = the test rejects too many clean elections shaped like this file (its p-value would mislead), or it could not run. Statistical evidence points at anomalies, not at their cause: none of it proves fraud, and honest elections can be unusual.";
+pub const STRENGTHS: &str = "Strength of each finding as evidence of manipulation: strong = a calibrated test far outside what clean elections give (p < 0.001), or an estimate whose 95% interval against clean elections simulated like this file excludes zero; some = outside at the 5% level (broken protocol arithmetic counts as some at most: clean elections have clerical slips); none = what clean elections give; not applicable here = the test rejects too many clean elections shaped like this file (its p-value would mislead), or it could not run. Statistical evidence points at anomalies, not at their cause: none of it proves fraud, and honest elections can be unusual.";
 
 fn p_text(r: &TestResult) -> String {
     reading::fmt_p(r.p)
@@ -99,9 +100,10 @@ fn arithmetic(a: &Analysis) -> Finding {
         Strength::NotApplicable
     } else if k == 0 {
         Strength::None
-    } else if share >= 0.01 {
-        Strength::Strong
     } else {
+        // Never "strong": clean elections have clerical slips too (Poland 2020, round 2:
+        // 3.1% of stations, most of them the ballot balance), so a broken relation is a
+        // fact about a protocol, not a measure of manipulation.
         Strength::Some
     };
     let ran = if not_run.is_empty() {

@@ -31,8 +31,7 @@ pub fn fmt_rate(rate: f64, se: Option<f64>) -> String {
 pub fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "—".into(),
-        Some(p) if p < 1e-4 => format!("{p:.1e}"),
-        Some(p) => format!("{p:.4}"),
+        Some(p) => crate::numfmt::p_value(p),
     }
 }
 
@@ -41,21 +40,7 @@ fn pct(x: f64) -> String {
 }
 
 fn num(x: f64) -> String {
-    let sign = if x < 0.0 { "-" } else { "" };
-    let r = x.abs();
-    if r >= 1e4 || (r >= 1000.0 && x == x.round()) {
-        format!("{sign}{}", thousands(r.round() as u64))
-    } else if r >= 1000.0 {
-        // one decimal, thousands grouped: 1,834.8
-        let t = (r * 10.0).round() as u64;
-        format!("{sign}{}.{}", thousands(t / 10), t % 10)
-    } else if x == x.round() {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.3}")
-    }
+    crate::numfmt::number(x)
 }
 
 /// The verdict: how to read the p-value (or why not to).

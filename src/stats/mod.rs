@@ -37,9 +37,12 @@ pub struct TestResult {
     /// Standard deviation of the statistic under the null.
     pub null_sd: Option<f64>,
     /// p-value (one-sided in the direction the test names, e.g. "more integer stations").
+    /// Written to JSON with 3 significant digits (`numfmt::ser_p`).
+    #[serde(serialize_with = "crate::numfmt::ser_p")]
     pub p: Option<f64>,
     /// Benjamini–Hochberg q-value among the results of the same test at the same level
     /// (filled by the caller or by the method for its per-unit runs).
+    #[serde(serialize_with = "crate::numfmt::ser_p")]
     pub q: Option<f64>,
     /// Measured type-I rate at α = 0.05 on clean elections shaped like the data (DESIGN.md
     /// §3 "Calibration before conclusions"); `None` until a calibration run fills it.
