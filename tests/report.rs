@@ -240,6 +240,27 @@ fn plot_draws_one_chart_in_the_format_of_the_extension() {
             assert!(xml_tags(&svg).iter().filter(|t| *t == "circle").count() >= 20, "two panels of ten observed dots");
         }
     }
+    // For a paper: size, title, one panel; SVG text names the embedded font with fallbacks.
+    let svg_path = dir.path().join("one.svg");
+    let st = Command::new(BIN)
+        .args(["plot", "turnout"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&svg_path)
+        .args(["--width", "900", "--height", "500", "--panel", "1", "--title", "Явка на участках"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_eq!((attr_u32(&svg, "width"), attr_u32(&svg, "height")), (900, 500));
+    assert!(svg.contains("Явка на участках"), "the title given");
+    assert!(!svg.contains("Turnout at 1 pp bins"), "not the chart's own title");
+    assert!(svg.contains("polling stations") && !svg.contains("voters (ballots"), "one panel: stations, not voters");
+    assert!(svg.contains("font-family=\"DejaVu Sans, ") && !svg.contains("font-family=\"sans-serif\""), "SVG names the embedded font");
+    let o = Command::new(BIN).args(["plot", "scatter"]).arg(&csv).arg("-o").arg(dir.path().join("x.png")).args(["--panel", "2"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has one panel"));
     // An unknown extension or kind is a usage error (exit status 2) that says why.
     let out = Command::new(BIN).args(["plot", "scatter"]).arg(&csv).arg("-o").arg(dir.path().join("x.jpg")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -474,4 +495,28 @@ fn out_folder_holds_one_run() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is a file, not a folder") && !err.contains("os error"), "{err}");
+}
+
+/// `rank` runs analyze's analysis with analyze's defaults: its top stations and scores
+/// are the first rows of analyze's stations.csv (they differed when rank skipped the
+/// calibration and the fingerprint).
+#[test]
+fn rank_prints_the_ranking_analyze_writes() {
+    let csv = fixture().join("election.csv");
+    let o = Command::new(BIN).args(["rank", "--top", "5"]).arg(&csv).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let stations = std::fs::read_to_string(out().join("stations.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(stations.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (line, score) = (col("line"), col("score"));
+    let rows: Vec<csv::StringRecord> = rdr.records().take(5).map(|r| r.unwrap()).collect();
+    for (k, r) in rows.iter().enumerate() {
+        let s: f64 = r[score].parse().unwrap();
+        let want = format!("{:>4}. {:>6.1}", k + 1, s);
+        let got = text.lines().find(|l| l.trim_start().starts_with(&format!("{}.", k + 1))).unwrap_or_else(|| panic!("no row {} in:\n{text}", k + 1));
+        assert!(got.starts_with(&want) || got.contains(&format!("{s:.1}")), "rank row {}: {got:?}, analyze: score {s}", k + 1);
+        assert!(got.contains(&format!("(line {})", &r[line])), "rank row {} is not analyze's station at line {}: {got}", k + 1, &r[line]);
+    }
 }

@@ -59,7 +59,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         n,
         crate::export::thousands(cx.a.commissions.len() as u64)
     );
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let kinds = kinds(&shown);
     let rows = shown.len().max(kinds.len() + 1);
     // Room in the lower right for the legend (about 36% of the width, one row per entry):

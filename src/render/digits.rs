@@ -168,9 +168,13 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, place: 
     let lead = a.nation(&format!("{family}.{leader}"));
     let min = if place == Place::Last { "counts ≥ 10; Beber & Scacco 2012" } else { "counts ≥ 10; Mebane's 2BL" };
     let subtitle = format!("{min}; orange: outside the 95% interval of the test's null; grey dots: test not applicable here; abroad/electronic stations set aside");
-    let area = style::frame(root, &format!("{title} — {}", cx.source), &subtitle, &cx.source)?;
-    let halves = area.split_evenly((1, 2));
+    let area = cx.frame(root, &format!("{title} — {}", cx.source), &subtitle)?;
+    let shown = cx.panels(2);
+    let halves = if shown.len() == 1 { vec![area.clone(), area] } else { area.split_evenly((1, 2)) };
     for (k, (r, who)) in [(pooled, "All candidates pooled".to_string()), (lead, style::clip(&leader, 40))].into_iter().enumerate() {
+        if !shown.contains(&k) {
+            continue;
+        }
         let Some(r) = r else {
             style::message(&halves[k], "not computed")?;
             continue;
@@ -188,7 +192,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, place: 
         } else {
             format!("{who}: n = {}, χ² = {:.1}, p = {}", crate::export::thousands(dg.n as u64), r.statistic, fmt_p(r.p))
         };
-        panel(&halves[k], &dg, &cap, place, k == 0, na)?;
+        panel(&halves[k], &dg, &cap, place, k == 0 || shown.len() == 1, na)?;
     }
     Ok(())
 }

@@ -43,9 +43,13 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
     if d.above_one > 0 && var == Var::Turnout {
         subtitle.push_str(&format!("; {} above 100% not shown", d.above_one));
     }
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
-    let panels = area.split_evenly((2, 1));
+    let area = cx.frame(root, &title, &subtitle)?;
+    let shown = cx.panels(2);
+    let panels = if shown.len() == 1 { vec![area.clone(), area] } else { area.split_evenly((2, 1)) };
     for (k, panel) in panels.iter().enumerate() {
+        if !shown.contains(&k) {
+            continue;
+        }
         let by_voters = k == 1;
         let (centres, h) = data::histogram(x, by_voters.then_some(d.voters.as_slice()), width, fine);
         let ymax = h.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.08;
@@ -53,7 +57,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .margin_right(24)
-            .x_label_area_size(if by_voters { 56 } else { 36 })
+            .x_label_area_size(if by_voters || shown.len() == 1 { 56 } else { 36 })
             .y_label_area_size(96)
             .build_cartesian_2d(xlo..xhi, 0f64..ymax)?;
         let mut mesh = chart.configure_mesh();
@@ -67,7 +71,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
             .disable_x_mesh()
             .bold_line_style(GRID)
             .light_line_style(TRANSPARENT);
-        if by_voters {
+        if by_voters || shown.len() == 1 {
             mesh.x_desc(x_desc.clone());
         }
         mesh.draw()?;

@@ -28,7 +28,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     let subtitle = format!(
         "stations per 1 pp turnout bin (N ≥ 100, C > 0); grey: the national histogram scaled to the region's stations; score = evidence points (see the ranking)"
     );
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let (_, national) = data::histogram(&d.turnout, None, 1.0, false);
     let nat_total: f64 = national.iter().sum::<f64>().max(1.0);
     let cells = area.split_evenly((3, 4));

@@ -45,7 +45,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     } else {
         format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; orange: BH q < 0.05")
     };
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let excess = |r: &TestResult| r.statistic - r.null_mean.unwrap_or(r.statistic);
     let band = |r: &TestResult| 1.96 * r.null_sd.unwrap_or(0.0);
     let lo = shown.iter().map(|r| excess(r).min(-band(r))).fold(0.0, f64::min);

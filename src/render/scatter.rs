@@ -35,7 +35,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     };
     let r = cx.a.nation("shape.corr_turnout_share.stations").map(|r| format!("; Pearson r = {:.2}", r.statistic)).unwrap_or_default();
     let subtitle = format!("one point per station; {sampled}{r}");
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let mut chart = ChartBuilder::on(&area)
         .margin(8)
         .margin_right(24)
