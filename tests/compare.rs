@@ -471,7 +471,8 @@ fn analyze_with_observed_ranks_discrepancies_first_and_reports_them() {
     let report = std::fs::read_to_string(d.join("an/report.html")).unwrap();
     assert!(report.contains("Official results against observers&#39; records"));
     // and the first lines of the report say it before any statistic
-    let top = report.find("Observers&#39; records: Joined 1,000 of 1,000 observed stations").expect("a summary line on the observers' records");
-    assert!(top < report.find("Integer percentages:").unwrap_or(usize::MAX), "the observers' line comes first");
+    let top = report.find("Joined 1,000 of 1,000 observed stations").expect("a finding on the observers' records");
+    assert!(top < report.find("What this shows").map(|w| report[w..].find("Round percentages").map_or(usize::MAX, |r| w + r)).unwrap_or(usize::MAX), "the observers' finding comes first");
+    assert!(top < report.find("The file and what was recognised").unwrap(), "in the summary, before the details");
     assert!(report.contains(&format!("At {differing} of 1,000 joined stations an official figure differs")), "report lacks the count");
 }

@@ -240,6 +240,27 @@ fn plot_draws_one_chart_in_the_format_of_the_extension() {
             assert!(xml_tags(&svg).iter().filter(|t| *t == "circle").count() >= 20, "two panels of ten observed dots");
         }
     }
+    // For a paper: size, title, one panel; SVG text names the embedded font with fallbacks.
+    let svg_path = dir.path().join("one.svg");
+    let st = Command::new(BIN)
+        .args(["plot", "turnout"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&svg_path)
+        .args(["--width", "900", "--height", "500", "--panel", "1", "--title", "Явка на участках"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_eq!((attr_u32(&svg, "width"), attr_u32(&svg, "height")), (900, 500));
+    assert!(svg.contains("Явка на участках"), "the title given");
+    assert!(!svg.contains("Turnout at 1 pp bins"), "not the chart's own title");
+    assert!(svg.contains("polling stations") && !svg.contains("voters (ballots"), "one panel: stations, not voters");
+    assert!(svg.contains("font-family=\"DejaVu Sans, ") && !svg.contains("font-family=\"sans-serif\""), "SVG names the embedded font");
+    let o = Command::new(BIN).args(["plot", "scatter"]).arg(&csv).arg("-o").arg(dir.path().join("x.png")).args(["--panel", "2"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has one panel"));
     // An unknown extension or kind is a usage error (exit status 2) that says why.
     let out = Command::new(BIN).args(["plot", "scatter"]).arg(&csv).arg("-o").arg(dir.path().join("x.jpg")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -342,6 +363,67 @@ fn report_renders_in_headless_chromium_without_console_errors() {
     assert!(dom.contains("<h1>tallyscope report: election.csv</h1>"), "DOM:\n{}\nstderr:\n{err}", &dom[..dom.len().min(2000)]);
     assert_eq!(dom.matches("<img ").count(), KINDS.len());
     assert!(!dom.contains(HOSTILE_REGION));
+
+    // Layout and colours as the browser computes them: a copy of the report with a probe
+    // script (the report itself has none) that writes what it measured into the page.
+    let probe = probe_report(&bin, &work.path().join("p3"), &report, 1400);
+    eprintln!("browser probe at 1400 px: {probe}");
+    let field = |k: &str| -> String {
+        let key = format!("\"{k}\":");
+        let at = probe.find(&key).unwrap_or_else(|| panic!("probe lacks {k}: {probe}")) + key.len();
+        probe[at..].split([',', '}']).next().unwrap().trim_matches('"').to_string()
+    };
+    assert_eq!(field("first_h2"), "What this shows", "the summary section comes first");
+    assert!(field("findings").parse::<usize>().unwrap() >= 4, "findings in the summary: {probe}");
+    assert_eq!(field("images_decoded"), KINDS.len().to_string(), "every chart decoded: {probe}");
+    assert_eq!(field("too_wide"), "0", "charts or tables wider than the page: {probe}");
+    assert_eq!(field("page_overflow"), "0", "the page scrolls sideways: {probe}");
+    assert!(field("na_cells").parse::<usize>().unwrap() > 0, "the fixture has tests not applicable here, shown greyed: {probe}");
+    assert_eq!(field("red_on_na"), "0", "red text on a not-applicable row or finding: {probe}");
+    assert!(field("red_elsewhere").parse::<usize>().unwrap() > 0, "the probe sees red where it is meant (significant p-values): {probe}");
+}
+
+/// Opens a copy of `report` with a probe script in headless Chromium at `width` px and
+/// returns the JSON the script wrote: the first section's title, the number of findings,
+/// decoded images, elements wider than the page, sideways overflow, greyed
+/// (not-applicable) cells and findings, and red text inside them and elsewhere.
+fn probe_report(bin: &Path, profile: &Path, report: &Path, width: u32) -> String {
+    const PROBE: &str = r#"<script>
+window.addEventListener('load', function () {
+  var W = document.documentElement.clientWidth;
+  var red = function (el) {
+    var m = getComputedStyle(el).color.match(/\d+/g).map(Number);
+    return m[0] > 150 && m[1] < 120 && m[2] < 120;
+  };
+  var na = Array.from(document.querySelectorAll('td.dim, .finding.s-na'));
+  var naRed = 0;
+  na.forEach(function (el) { [el].concat(Array.from(el.querySelectorAll('*'))).forEach(function (x) { if (red(x) && x.textContent.trim()) naRed++; }); });
+  var redElse = Array.from(document.querySelectorAll('td')).filter(function (x) { return !x.classList.contains('dim') && red(x) && x.textContent.trim(); }).length;
+  var wide = Array.from(document.querySelectorAll('img, table, figure, pre')).filter(function (x) {
+    var r = x.getBoundingClientRect();
+    var box = x.closest('.wrap') ? x.closest('.wrap').getBoundingClientRect() : r;
+    return box.right > W + 1 || box.left < -1;
+  }).length;
+  var imgs = Array.from(document.images).filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var h2 = document.querySelector('h2');
+  var out = {first_h2: h2 ? h2.textContent : '', findings: document.querySelectorAll('.finding').length,
+    images_decoded: imgs, too_wide: wide, page_overflow: document.documentElement.scrollWidth > W ? 1 : 0,
+    na_cells: na.length, red_on_na: naRed, red_elsewhere: redElse};
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+    let html = std::fs::read_to_string(report).unwrap();
+    let copy = report.with_file_name("report-probe.html");
+    std::fs::write(&copy, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let url = format!("file://{}", copy.canonicalize().unwrap().display());
+    let (dom, err) = run_chromium(bin, profile, &["--dump-dom", "--virtual-time-budget=5000", &format!("--window-size={width},2000")], &url);
+    let _ = std::fs::remove_file(&copy);
+    let at = dom.find("<pre id=\"probe\">").unwrap_or_else(|| panic!("the probe did not run; stderr:\n{err}"));
+    let rest = &dom[at + "<pre id=\"probe\">".len()..];
+    rest[..rest.find("</pre>").unwrap()].replace("&quot;", "\"")
 }
 
 /// The report's "which tests see which fraud" table (`src/report/power_national.json`,
@@ -384,4 +466,57 @@ fn power_table_of_the_report_holds_when_measured_again() {
     }
     let html = std::fs::read_to_string(out().join("report.html")).unwrap();
     assert!(html.contains("Which tests see which fraud") && html.contains("integer.either ("), "power table missing from the report");
+}
+
+/// An `--out` folder holds one run: rerunning with other options removes the earlier
+/// run's report and charts (and says so) but leaves the user's own files; `--out` naming
+/// a file is an error in words (exit status 2), not "File exists (os error 17)".
+#[test]
+fn out_folder_holds_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let run = |extra: &[&str]| {
+        let o = Command::new(BIN).args(["analyze", "fixtures/small.csv", "-q", "--no-calibration", "--out"]).arg(&out).args(extra).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let first = run(&[]);
+    assert!(!first.contains("previous run"), "{first}");
+    assert!(out.join("report.html").is_file() && out.join("charts/last-digits.png").is_file());
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let second = run(&["--no-charts", "--format", "csv"]);
+    assert!(second.contains("held a previous run: removed its"), "{second}");
+    assert!(!out.join("report.html").exists(), "the earlier run's report stays beside the new tables");
+    assert!(!out.join("charts").exists(), "the earlier run's charts stay");
+    assert!(!out.join("stations.json").exists(), "the earlier run's JSON stays beside the new CSV");
+    assert!(out.join("summary.json").is_file() && out.join("stations.csv").is_file());
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine", "a file of the user's is left alone");
+    let o = Command::new(BIN).args(["analyze", "fixtures/small.csv", "-q", "--out"]).arg(out.join("notes.txt")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is a file, not a folder") && !err.contains("os error"), "{err}");
+}
+
+/// `rank` runs analyze's analysis with analyze's defaults: its top stations and scores
+/// are the first rows of analyze's stations.csv (they differed when rank skipped the
+/// calibration and the fingerprint).
+#[test]
+fn rank_prints_the_ranking_analyze_writes() {
+    let csv = fixture().join("election.csv");
+    let o = Command::new(BIN).args(["rank", "--top", "5"]).arg(&csv).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let stations = std::fs::read_to_string(out().join("stations.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(stations.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (line, score) = (col("line"), col("score"));
+    let rows: Vec<csv::StringRecord> = rdr.records().take(5).map(|r| r.unwrap()).collect();
+    for (k, r) in rows.iter().enumerate() {
+        let s: f64 = r[score].parse().unwrap();
+        let want = format!("{:>4}. {:>6.1}", k + 1, s);
+        let got = text.lines().find(|l| l.trim_start().starts_with(&format!("{}.", k + 1))).unwrap_or_else(|| panic!("no row {} in:\n{text}", k + 1));
+        assert!(got.starts_with(&want) || got.contains(&format!("{s:.1}")), "rank row {}: {got:?}, analyze: score {s}", k + 1);
+        assert!(got.contains(&format!("(line {})", &r[line])), "rank row {} is not analyze's station at line {}: {got}", k + 1, &r[line]);
+    }
 }

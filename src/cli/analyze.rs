@@ -56,7 +56,9 @@ pub struct Args {
     /// writes 6.7 GB, so --format csv or parquet is the lighter choice there.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = export::DEFAULT_FORMATS, value_name = "FMT")]
     pub format: Vec<export::Format>,
-    /// Output directory (created if missing; files in it are overwritten).
+    /// Output directory (created if missing). It holds one run: the files of an earlier
+    /// run there (tables, report, charts, observed/, a batch's index and sub-folders) are
+    /// removed first, and said so; other files are left alone.
     #[arg(long, short, default_value = "tallyscope-out", value_name = "DIR")]
     pub out: PathBuf,
     /// Seed of every randomised procedure.
@@ -196,6 +198,9 @@ impl Args {
 /// One file into one folder (several: [`super::batch::run`], chosen by `cli::run`).
 pub fn run(args: Args) -> Result<i32> {
     let t0 = Instant::now();
+    // The folder holds one run: refuse a file, clear an earlier run's files, before reading.
+    let removed = super::folder::prepare_dir(&args.out)?;
+    super::folder::say_removed(&args.out, &removed);
     let bar = super::progress::bar(None, "", args.quiet);
     bar.set_message(format!("reading {}", args.input.file.display()));
     let ing = args.input.load()?;

@@ -142,7 +142,8 @@ pub fn run(args: Args) -> Result<i32> {
     if files.iter().filter(|f| f.as_os_str() == "-").count() > 0 {
         return Err(Error::usage("analyze with several files or --split-by: standard input (-) cannot be one of them"));
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display().to_string(), e))?;
+    let removed = super::folder::prepare_dir(&args.out)?;
+    super::folder::say_removed(&args.out, &removed);
     let bar = super::progress::bar(Some(files.len() as u64), "files analysed", args.quiet);
     bar.set_message("batch");
     // Files in parallel: each analysis is parallel inside too; rayon shares the cores.

@@ -58,11 +58,33 @@ pub fn run(args: Args) -> Result<i32> {
 }
 
 /// The violations CSV: one row per violation, in station order.
+/// What is wrong at the station, in words and its own numbers (the `relation` column says
+/// what must hold; this says how it fails).
+pub fn problem(e: &Election, v: &checks::Violation) -> String {
+    use checks::Rule::*;
+    let other = |j: usize| format!("station {} (line {})", e.station[j], e.line[j]);
+    match v.rule {
+        IssuedLeRegistered => format!("{} ballots issued to {} registered voters: {} more than registered", v.left, v.right, v.gap),
+        BoxesLeIssued => format!("{} ballots in the boxes but only {} issued: {} more in the boxes than were issued", v.left, v.right, v.gap),
+        ValidPlusInvalid => format!("valid + invalid = {} but {} ballots in the boxes: off by {:+}", v.left, v.right, v.gap),
+        VotesSumValid => format!("the candidates' votes add up to {} but {} valid ballots: off by {:+}", v.left, v.right, v.gap),
+        BallotBalance => format!("{} ballots received but issued + cancelled + lost − unaccounted = {}: off by {:+}", v.left, v.right, v.gap),
+        DuplicateId => match v.other {
+            Some(j) => format!("the same station id as {} in the same place of the hierarchy", other(j)),
+            None => "a station id used twice in the same place of the hierarchy".into(),
+        },
+        IdenticalProtocol => match v.other {
+            Some(j) => format!("the same votes for every candidate as {} of the same commission", other(j)),
+            None => "the same votes for every candidate as another station of the same commission".into(),
+        },
+    }
+}
+
 pub fn write_violations<W: Write>(e: &Election, r: &Report, w: W) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(w);
     let mut head: Vec<String> = vec!["line".into(), "station".into()];
     head.extend(e.levels.iter().map(|l| safe_cell(&l.name).into_owned()));
-    head.extend(["rule", "relation", "left", "right", "gap", "other_station", "other_line"].map(String::from));
+    head.extend(["rule", "relation", "left", "right", "gap", "other_station", "other_line", "problem"].map(String::from));
     w.write_record(&head)?;
     for v in &r.violations {
         let i = v.station;
@@ -84,6 +106,7 @@ pub fn write_violations<W: Write>(e: &Election, r: &Report, w: W) -> std::io::Re
                 row.push(String::new());
             }
         }
+        row.push(safe_cell(&problem(e, v)).into_owned());
         w.write_record(&row)?;
     }
     w.flush()?;

@@ -35,7 +35,7 @@ use std::time::Instant;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Output directory (created if missing; files in it are overwritten).
+    /// Output directory (created if missing; an earlier run's files there are removed first).
     #[arg(long, default_value = "tallyscope-demo", value_name = "DIR")]
     pub out: PathBuf,
     /// Number of polling stations.
@@ -54,7 +54,8 @@ pub fn run(args: Args) -> Result<i32> {
         )));
     }
     let dir = &args.out;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let removed = super::folder::prepare_dir(dir)?;
+    super::folder::say_removed(dir, &removed);
     let election = dir.join("election.csv");
     let truth = dir.join("truth.csv");
     let violations = dir.join("violations.csv");

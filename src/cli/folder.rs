@@ -5,12 +5,116 @@
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::export::{self, thousands};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The files an analysis folder holds (every table in every format, the report), besides
+/// `charts/` and `observed/`; a batch run's top folder adds `INDEX_FILES`.
+pub const RUN_FILES: [&str; 17] = [
+    "summary.json",
+    "tests.csv",
+    "tests.json",
+    "tests.parquet",
+    "stations.csv",
+    "stations.json",
+    "stations.parquet",
+    "commissions.csv",
+    "commissions.json",
+    "commissions.parquet",
+    "regions.csv",
+    "regions.json",
+    "regions.parquet",
+    "violations.csv",
+    "report.html",
+    "report.md",
+    "index.html",
+];
+
+/// Makes `dir` ready for one run: created if missing; an error in words if it is a file;
+/// when it holds a previous run (its `summary.json` or a batch's `index.json`), that run's
+/// known files are removed — the tables, the report, `charts/*.png|svg`, `observed/`, a
+/// batch's index and sub-folders — so that the folder never mixes two runs. Files the
+/// user put there are left alone. Returns the removed paths (said on stderr by the caller).
+pub fn prepare_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is a file, not a folder: the results are written into a folder (name a new or existing folder with --out)",
+            dir.display()
+        )));
+    }
+    let mut removed = Vec::new();
+    if dir.is_dir() {
+        clear_run(dir, &mut removed, 0)?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    Ok(removed)
+}
+
+fn remove_file(p: &Path, removed: &mut Vec<PathBuf>) -> Result<()> {
+    std::fs::remove_file(p).map_err(|e| Error::io(p.display().to_string(), e))?;
+    removed.push(p.to_path_buf());
+    Ok(())
+}
+
+/// Removes the files of `sub` whose extension is one of `exts`, then `sub` if empty.
+fn clear_sub(sub: &Path, keep: impl Fn(&str) -> bool, removed: &mut Vec<PathBuf>) -> Result<()> {
+    if !sub.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(sub).map_err(|e| Error::io(sub.display().to_string(), e))? {
+        let p = entry.map_err(|e| Error::io(sub.display().to_string(), e))?.path();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if p.is_file() && !keep(&name) {
+            remove_file(&p, removed)?;
+        }
+    }
+    let _ = std::fs::remove_dir(sub); // only when empty
+    Ok(())
+}
+
+fn clear_run(dir: &Path, removed: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
+    let single = dir.join("summary.json").is_file();
+    let batch = dir.join("index.json").is_file();
+    if !single && !batch {
+        return Ok(());
+    }
+    for f in RUN_FILES.iter().chain(["index.csv", "index.json"].iter()) {
+        let p = dir.join(f);
+        if p.is_file() {
+            remove_file(&p, removed)?;
+        }
+    }
+    let charts: Vec<String> = crate::render::Chart::ALL.iter().flat_map(|c| ["png", "svg"].map(|x| format!("{}.{x}", c.key()))).collect();
+    clear_sub(&dir.join("charts"), |n| !charts.iter().any(|c| c == n), removed)?;
+    let observed = ["csv", "json", "png", "svg"];
+    clear_sub(&dir.join("observed"), |n| !observed.iter().any(|x| n.ends_with(&format!(".{x}"))), removed)?;
+    // A batch's sub-folders: each one election's run.
+    if batch && depth == 0 {
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir.display().to_string(), e))? {
+            let p = entry.map_err(|e| Error::io(dir.display().to_string(), e))?.path();
+            if p.is_dir() && p.join("summary.json").is_file() {
+                clear_run(&p, removed, depth + 1)?;
+                let _ = std::fs::remove_dir(&p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Says on stderr what [`prepare_dir`] removed.
+pub fn say_removed(dir: &Path, removed: &[PathBuf]) {
+    if !removed.is_empty() {
+        eprintln!("tallyscope: {} held a previous run: removed its {} files before writing this one", dir.display(), removed.len());
+    }
+}
+
 /// Writes every exporter's file (tables in `formats`) and `violations.csv` into `dir`
-/// (created if missing), then, with `charts`, the charts and the report.
+/// (created if missing), then, with `charts`, the charts and the report. A caller that
+/// owns the folder calls [`prepare_dir`] first, so that no file of an earlier run stays.
 pub fn write_outputs(a: &Analysis, dir: &std::path::Path, formats: &[export::Format], charts: bool) -> Result<Vec<PathBuf>> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::usage(format!("{} is a file, not a folder: the results are written into a folder", dir.display())));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     use rayon::prelude::*;
     let mut written: Vec<PathBuf> =
@@ -42,8 +146,7 @@ pub fn write_report(a: &Analysis, dir: &std::path::Path) -> Result<Vec<PathBuf>>
 fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "-".into(),
-        Some(p) if p < 1e-4 => format!("{p:.1e}"),
-        Some(p) => format!("{p:.4}"),
+        Some(p) => crate::numfmt::p_value(p),
     }
 }
 
@@ -53,7 +156,12 @@ pub fn table(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}: {} stations, leader: {}", a.read.file, thousands(a.stations as u64), a.leader.as_deref().unwrap_or("-"));
     let _ = writeln!(s, "\nprotocol checks\n{}", a.check);
-    let _ = writeln!(s, "\n{:<40} {:>14} {:>12} {:>8} {:>9}  {}", "test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this");
+    // Columns sized by display width (comfy-table: Cyrillic and names past 40 characters
+    // stay aligned); one number style per column: statistic and expected as the readings
+    // print them (grouped thousands), z to 2 decimals, p to 3 significant digits.
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(["test (nation)", "statistic", "expected", "z", "p", "type-I rate on clean data like this"]);
     let mut not_applicable = 0;
     // per-fraction coarse-share rows are summarised below the table
     for r in a.results.iter().filter(|r| r.scope == "nation" && !(r.test.starts_with("rozenas.") && r.test.contains('/'))) {
@@ -67,17 +175,21 @@ pub fn table(a: &Analysis) -> String {
             }
             (Some(_), Some(c)) => crate::report::reading::fmt_rate(c, r.extra.get("calibrated_alpha_se").copied()),
         };
-        let _ = writeln!(
-            s,
-            "{:<40} {:>14} {:>12} {:>8} {:>9}  {}",
-            r.test,
-            if r.statistic.abs() >= 1e4 { thousands(r.statistic.round() as u64) } else { format!("{:.4}", r.statistic) },
-            r.null_mean.map(|m| if m.abs() >= 1e4 { thousands(m.round() as u64) } else { format!("{m:.4}") }).unwrap_or_else(|| "-".into()),
+        t.add_row([
+            r.test.clone(),
+            crate::numfmt::number(r.statistic),
+            r.null_mean.map(crate::numfmt::number).unwrap_or_else(|| "-".into()),
             r.z().map(|z| format!("{z:.2}")).unwrap_or_else(|| "-".into()),
             fmt_p(r.p),
-            cal
-        );
+            cal,
+        ]);
     }
+    for k in 1..=4 {
+        if let Some(c) = t.column_mut(k) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    let _ = writeln!(s, "\n{}", t.lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>().join("\n"));
     if not_applicable > 0 {
         let _ = writeln!(
             s,

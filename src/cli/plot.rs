@@ -12,7 +12,9 @@ use std::path::PathBuf;
 /// Runs the part of the analysis the chart needs (the fingerprint model is fitted only
 /// for `fingerprint`), then draws it with the embedded DejaVu Sans font: the same chart
 /// `analyze` writes into DIR/charts/. Every chart has a title, labelled axes with units
-/// and the data file's name.
+/// and the data file's name. For a paper: --width/--height set the size, --title the
+/// title, --panel N one panel of a two-panel chart. SVG text names DejaVu Sans (the font
+/// the charts are laid out with) and fallbacks with Cyrillic.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Which chart.
@@ -32,6 +34,20 @@ pub struct Args {
     /// Linear instead of log colour scale (fingerprint).
     #[arg(long)]
     pub linear: bool,
+    /// Width in pixels (PNG) or user units (SVG), instead of the chart's own (100–8000).
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(100..=8000))]
+    pub width: Option<u32>,
+    /// Height in pixels or user units, instead of the chart's own (100–8000).
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(100..=8000))]
+    pub height: Option<u32>,
+    /// The chart's title, instead of its own (which names the chart and the file).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Only one panel of a two-panel chart: turnout, share, turnout-fine, share-fine
+    /// (1 stations, 2 voters); last-digits, second-digits (1 all candidates pooled,
+    /// 2 the leader).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub panel: Option<u32>,
 }
 
 fn kinds() -> PossibleValuesParser {
@@ -43,6 +59,14 @@ pub fn run(args: Args) -> Result<i32> {
     let format = Format::from_path(&args.output).ok_or_else(|| {
         Error::usage(format!("--output {}: the file name must end in .png or .svg", args.output.display()))
     })?;
+    if args.panel.is_some()
+        && !matches!(kind, Chart::Turnout | Chart::Share | Chart::TurnoutFine | Chart::ShareFine | Chart::LastDigits | Chart::SecondDigits)
+    {
+        return Err(Error::usage(format!(
+            "--panel: chart {} has one panel (two-panel charts: turnout, share, turnout-fine, share-fine, last-digits, second-digits)",
+            kind.key()
+        )));
+    }
     let ing = args.input.load()?;
     report_rows(&ing.report);
     let leader = match &args.leader {
@@ -69,6 +93,12 @@ pub fn run(args: Args) -> Result<i32> {
     let d = Data::new(a.election(), render::leader_index(&a));
     let mut cx = render::Ctx::new(&a, &d);
     cx.linear = args.linear;
+    let own = kind.size(&a);
+    if args.width.is_some() || args.height.is_some() {
+        cx.size = Some((args.width.unwrap_or(own.0), args.height.unwrap_or(own.1)));
+    }
+    cx.title = args.title.clone();
+    cx.panel = args.panel.map(|p| p as usize);
     let bytes = render::render(kind, &cx, format)?;
     std::fs::write(&args.output, bytes).map_err(|e| Error::io(args.output.display().to_string(), e))?;
     eprintln!("tallyscope: wrote {} ({})", args.output.display(), kind.describe());

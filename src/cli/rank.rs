@@ -8,14 +8,17 @@ use crate::Result;
 
 /// Print the stations and commissions with the most evidence against them.
 ///
-/// A shortcut for `analyze` that prints the top of the ranked lists instead of writing
-/// files. Each station's score adds up named evidence, each piece worth -log10 of a
-/// one-sided p-value: turnout or leader share far above its commission (robust z,
-/// widened by the station's own binomial noise), the top-right corner of the
-/// fingerprint, an integer percentage its size makes improbable, broken arithmetic, an
-/// identical protocol. A station is flagged at a score of 3.2 or more, which flags about
-/// 0.1% of stations of clean simulated elections. Commissions and regions are scored
-/// from aggregated evidence: the share of flagged stations, medians against peer units,
+/// Runs exactly the analysis of `analyze FILE` with its default options (the inline
+/// calibration included, which decides which tests may count as evidence), so the scores
+/// and the order are those of analyze's stations.csv and commissions.csv; it prints the
+/// top of the lists instead of writing files (`analyze --top N` prints the same lists).
+/// Each station's score adds up named evidence, each piece worth -log10 of a one-sided
+/// p-value: turnout or leader share far from its commission, its region and the nation,
+/// the top-right corner of the fingerprint, an integer percentage its size makes
+/// improbable, broken arithmetic, an identical protocol. A station is flagged at a score
+/// of 5.5 or more, which flags about 0.1% of stations of clean simulated elections.
+/// Commissions and regions are scored from aggregated evidence: the share of flagged
+/// stations, their displacement against peer units, the spread among their stations,
 /// the turnout–share correlation inside them, integer-percentage excess.
 ///
 /// The reasons are evidence to look into, not a verdict: honest stations can be unusual.
@@ -30,7 +33,7 @@ pub struct Args {
     /// Seed of every randomised procedure.
     #[arg(long, default_value_t = 20_260_101, value_name = "S")]
     pub seed: u64,
-    /// Score at which a station is flagged (default 3.2, about 0.1% of clean stations).
+    /// Score at which a station is flagged (default 5.5, about 0.1% of clean stations).
     #[arg(long, value_name = "SCORE")]
     pub flag_threshold: Option<f64>,
 }
@@ -38,7 +41,20 @@ pub struct Args {
 pub fn run(args: Args) -> Result<i32> {
     let ing = args.input.load()?;
     report_rows(&ing.report);
-    let opt = analysis::Options { seed: args.seed, fingerprint: false, bootstrap: 0, flag_threshold: args.flag_threshold, baseline_reps: 0, ..Default::default() };
+    // analyze's own options with its defaults, so the ranking is analyze's.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        a: super::analyze::Args,
+    }
+    let mut d = <Defaults as clap::Parser>::try_parse_from(["analyze", "-"]).map_err(|e| crate::error::Error::usage(e.to_string()))?;
+    d.a.input = args.input.clone();
+    d.a.seed = args.seed;
+    d.a.flag_threshold = args.flag_threshold;
+    let mut opt = super::analyze::options(&d.a, &ing.election)?;
+    // the clean baselines of the estimates do not enter the ranking: not paid for here
+    opt.baseline_reps = 0;
+    opt.fingerprint_baseline_reps = 0;
     let a = analysis::run(ing, &opt);
     print!("{}", top_lists(&a, args.top));
     Ok(0)

@@ -36,10 +36,11 @@ pub fn kinds<'a>(shown: &[&'a UnitScore]) -> Vec<&'a str> {
     kinds
 }
 
-/// Rows of the chart: the commissions plus the legend's.
+/// Rows of the chart: the commissions, or the legend's entries when there are more of
+/// them (the legend sits in the lower right, beside the shortest bars, not above them).
 pub fn rows(units: &[UnitScore]) -> usize {
     let shown = top(units, MAX_ROWS);
-    shown.len() + kinds(&shown).len() + 1
+    shown.len().max(kinds(&shown).len() + 1)
 }
 
 /// The commissions drawn, by score, highest first.
@@ -58,15 +59,19 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         n,
         crate::export::thousands(cx.a.commissions.len() as u64)
     );
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let kinds = kinds(&shown);
-    let hi = shown.iter().map(|u| u.score).fold(0.0, f64::max).max(1.0) * 1.3;
+    let rows = shown.len().max(kinds.len() + 1);
+    // Room in the lower right for the legend (about 36% of the width, one row per entry):
+    // the bars of the rows beside it, with their value labels, end before it.
+    let beside = shown.iter().skip(rows.saturating_sub(kinds.len() + 1)).map(|u| u.score).fold(0.0, f64::max);
+    let hi = (shown.iter().map(|u| u.score).fold(0.0, f64::max).max(1.0) * 1.3).max(beside * 2.3);
     let mut chart = ChartBuilder::on(&area)
         .margin(8)
         .margin_right(24)
         .x_label_area_size(56)
         .y_label_area_size(430)
-        .build_cartesian_2d(0f64..hi, -0.5f64..(n + kinds.len() + 1) as f64 - 0.5)?;
+        .build_cartesian_2d(0f64..hi, -0.5f64..rows as f64 - 0.5)?;
     chart
         .configure_mesh()
         .x_labels(8)
@@ -79,7 +84,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .draw()?;
-    let y = |k: usize| (n - 1 - k) as f64;
+    let y = |k: usize| (rows - 1 - k) as f64;
     for (c, kind) in kinds.iter().enumerate() {
         let colour = style::category(c);
         let bars = shown.iter().enumerate().filter_map(|(k, u)| {
@@ -99,13 +104,13 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     }))?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::LowerRight)
         .label_font(style::text(TICK))
         .background_style(WHITE.mix(0.9))
         .border_style(GRID)
         .draw()?;
     let x0 = chart.backend_coord(&(0.0, 0.0)).0 - 10;
     let labels: Vec<(i32, String)> =
-        shown.iter().enumerate().map(|(k, u)| (chart.backend_coord(&(0.0, y(k))).1, style::clip(&u.path.join(" / "), 52))).collect();
+        shown.iter().enumerate().map(|(k, u)| (chart.backend_coord(&(0.0, y(k))).1, style::clip_words(&u.path.join(" / "), 52))).collect();
     row_labels(root, x0, &labels)
 }

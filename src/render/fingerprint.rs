@@ -113,7 +113,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         "{} stations (N ≥ 100, C > 0; abroad/electronic set aside); 1 pp × 1 pp cells; the model's cells scaled to the observed total; Klimek et al. 2012",
         crate::export::thousands(n as u64)
     );
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let (w, _) = area.dim_in_pixel();
     let (plots, bar) = area.split_horizontally(w.saturating_sub(150));
     let x_desc = format!("Turnout (ballots {basis} / registered), %");

@@ -29,15 +29,27 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
     let bin = if fine { "0.1 pp" } else { "1 pp" };
     let title = format!("{what} at {bin} bins — {}", cx.source);
     let mut subtitle = d.inclusion();
+    // The x range cropped to the data (issue 20: a turnout between 40% and 100% drawn on
+    // 0–100% leaves half the chart empty): from the 0.1% to the 99.9% quantile, out to
+    // whole 5 pp, at least 20 pp wide; stations outside it are counted in the subtitle.
+    let (xlo, xhi) = data_range(x);
+    let outside = x.iter().filter(|&&v| v.is_finite() && v <= 1.0 && (100.0 * v < xlo || 100.0 * v > xhi)).count();
+    if outside > 0 {
+        subtitle.push_str(&format!("; {} outside {xlo:.0}–{xhi:.0}% not shown", crate::export::thousands(outside as u64)));
+    }
     if fine {
         subtitle.push_str("; numerators jittered ±0.5 (Kobak et al.); bins centred on integer % in orange");
     }
     if d.above_one > 0 && var == Var::Turnout {
         subtitle.push_str(&format!("; {} above 100% not shown", d.above_one));
     }
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
-    let panels = area.split_evenly((2, 1));
+    let area = cx.frame(root, &title, &subtitle)?;
+    let shown = cx.panels(2);
+    let panels = if shown.len() == 1 { vec![area.clone(), area] } else { area.split_evenly((2, 1)) };
     for (k, panel) in panels.iter().enumerate() {
+        if !shown.contains(&k) {
+            continue;
+        }
         let by_voters = k == 1;
         let (centres, h) = data::histogram(x, by_voters.then_some(d.voters.as_slice()), width, fine);
         let ymax = h.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.08;
@@ -45,11 +57,11 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .margin_right(24)
-            .x_label_area_size(if by_voters { 56 } else { 36 })
+            .x_label_area_size(if by_voters || shown.len() == 1 { 56 } else { 36 })
             .y_label_area_size(96)
-            .build_cartesian_2d(0f64..100f64, 0f64..ymax)?;
+            .build_cartesian_2d(xlo..xhi, 0f64..ymax)?;
         let mut mesh = chart.configure_mesh();
-        mesh.x_labels(11)
+        mesh.x_labels(((xhi - xlo) / 5.0) as usize + 1)
             .y_labels(6)
             .x_label_formatter(&|v| format!("{v:.0}%"))
             .y_label_formatter(&|v| style::compact(*v))
@@ -59,7 +71,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
             .disable_x_mesh()
             .bold_line_style(GRID)
             .light_line_style(TRANSPARENT);
-        if by_voters {
+        if by_voters || shown.len() == 1 {
             mesh.x_desc(x_desc.clone());
         }
         mesh.draw()?;
@@ -96,4 +108,46 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx, var: Va
             .draw()?;
     }
     Ok(())
+}
+
+/// The x range, in %, of a histogram of shares `x` (in [0, 1]): the 0.1% and 99.9%
+/// quantiles of the finite values, widened to whole 5 pp, at least 20 pp wide, within 0–100.
+pub fn data_range(x: &[f64]) -> (f64, f64) {
+    let mut v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    if v.len() < 2 {
+        return (0.0, 100.0);
+    }
+    let q = |v: &mut Vec<f64>, p: f64| {
+        let k = ((v.len() - 1) as f64 * p).round() as usize;
+        100.0 * *v.select_nth_unstable_by(k, f64::total_cmp).1
+    };
+    let lo = (q(&mut v, 0.001) / 5.0).floor() * 5.0;
+    let hi = (q(&mut v, 0.999) / 5.0).ceil() * 5.0;
+    let (mut lo, mut hi) = (lo.clamp(0.0, 100.0), hi.clamp(0.0, 100.0));
+    if hi - lo < 20.0 {
+        let mid = 0.5 * (lo + hi);
+        lo = (mid - 10.0).max(0.0);
+        hi = (lo + 20.0).min(100.0);
+        lo = hi - 20.0;
+    }
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_range;
+    #[test]
+    fn the_range_is_cropped_to_the_data() {
+        // Turnout from 40% to 100% (Russia-like): 40–100, not 0–100.
+        let x: Vec<f64> = (0..10_000).map(|k| 0.4 + 0.6 * k as f64 / 9_999.0).collect();
+        assert_eq!(data_range(&x), (40.0, 100.0));
+        // A narrow band is widened to 20 pp, within 0–100.
+        assert_eq!(data_range(&[0.61, 0.62, 0.63, 0.64]), (52.5, 72.5));
+        assert_eq!(data_range(&[0.01, 0.02, 0.03]), (0.0, 20.0));
+        // A few outliers (0.05% of stations) do not stretch it.
+        let mut y: Vec<f64> = (0..10_000).map(|k| 0.5 + 0.3 * k as f64 / 9_999.0).collect();
+        y.extend([0.01, 0.02, 0.03, 0.04, 0.05]);
+        assert_eq!(data_range(&y), (50.0, 80.0));
+        assert_eq!(data_range(&[f64::NAN]), (0.0, 100.0));
+    }
 }

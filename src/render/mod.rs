@@ -119,7 +119,7 @@ impl Chart {
             Chart::Turnout => "turnout at 1 pp bins, by stations and by voters",
             Chart::Share => "leader's share at 1 pp bins, by stations and by voters",
             Chart::Fingerprint => "turnout × leader share 2-D histogram (viridis, log scale) beside the fitted Klimek et al. model",
-            Chart::LastDigits => "last-digit frequencies against uniform, with 95% intervals (all candidates pooled; the leader)",
+            Chart::LastDigits => "last-digit frequencies against the test's exact per-station null, with 95% intervals (all candidates pooled; the leader)",
             Chart::SecondDigits => "second-digit (2BL) frequencies against the expected ones, with 95% intervals",
             Chart::IntegerRegions => "integer-percentage excess stations per region, with the null's 95% interval",
             Chart::Scatter => "turnout against leader share, one point per station (a seeded sample when large)",
@@ -173,7 +173,7 @@ impl Chart {
             Chart::RegionMultiples => (1400, 1050),
             Chart::IntegerRegions => {
                 let rows = a.integer.as_ref().map_or(0, |r| r.regions.iter().filter(|x| x.test == "integer.either").count());
-                (1400, 260 + 26 * (rows.min(regions::MAX_ROWS) + regions::LEGEND_ROWS) as u32)
+                (1400, 260 + 26 * rows.min(regions::MAX_ROWS).max(regions::LEGEND_ROWS) as u32)
             }
             Chart::Commissions => (1400, 260 + 30 * commissions::rows(&a.commissions) as u32),
         }
@@ -188,12 +188,39 @@ pub struct Ctx<'a> {
     pub source: String,
     /// Linear rather than log colour scale on the fingerprint.
     pub linear: bool,
+    /// `plot --width/--height`: the size instead of the chart's own.
+    pub size: Option<(u32, u32)>,
+    /// `plot --title`: the title instead of the chart's own.
+    pub title: Option<String>,
+    /// `plot --panel N`: only the N-th panel (1-based) of a two-panel chart.
+    pub panel: Option<usize>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(a: &'a Analysis, data: &'a Data) -> Ctx<'a> {
         let source = Path::new(&a.read.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.read.file.clone());
-        Ctx { a, data, source, linear: false }
+        // "results.csv.zip:results.csv" (a file inside an archive): the inner name says it.
+        let source = match source.split_once(".zip:") {
+            Some((_, inner)) if !inner.is_empty() => inner.to_string(),
+            _ => source,
+        };
+        Ctx { a, data, source, linear: false, size: None, title: None, panel: None }
+    }
+    /// The frame around the chart (title, subtitle, footer), with `--title` when given.
+    pub fn frame<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        title: &str,
+        subtitle: &str,
+    ) -> std::result::Result<DrawingArea<DB, Shift>, style::DrawingAreaErrorKind<DB::ErrorType>> {
+        style::frame(root, self.title.as_deref().unwrap_or(title), subtitle, &self.source)
+    }
+    /// The panels to draw of a chart with `n` panels: all, or the one `--panel` names.
+    pub fn panels(&self, n: usize) -> Vec<usize> {
+        match self.panel {
+            Some(k) if (1..=n).contains(&k) => vec![k - 1],
+            _ => (0..n).collect(),
+        }
     }
     pub fn leader(&self) -> &str {
         self.a.leader.as_deref().or(self.data.leader.as_deref()).unwrap_or("the leader")
@@ -229,7 +256,7 @@ pub fn render(kind: Chart, cx: &Ctx, format: Format) -> Result<Vec<u8>> {
     if let Some(why) = kind.unavailable(cx.a, cx.data) {
         return Err(Error::Usage(format!("chart {}: {why}", kind.key())));
     }
-    let (w, h) = kind.size(cx.a);
+    let (w, h) = cx.size.unwrap_or_else(|| kind.size(cx.a));
     match format {
         Format::Png => {
             let mut buf = vec![255u8; w as usize * h as usize * 3];
@@ -247,10 +274,16 @@ pub fn render(kind: Chart, cx: &Ctx, format: Format) -> Result<Vec<u8>> {
                 draw_on(kind, &root, cx).map_err(|e| failed(kind, e))?;
                 root.present().map_err(|e| failed(kind, e))?;
             }
-            Ok(s.into_bytes())
+            // The text was measured with the embedded DejaVu Sans: name it, with fallbacks
+            // that carry Cyrillic, rather than the bare "sans-serif" plotters writes.
+            Ok(s.replace("font-family=\"sans-serif\"", &format!("font-family=\"{SVG_FONTS}\"")).into_bytes())
         }
     }
 }
+
+/// The font list SVG text names: the embedded font first (DejaVu Sans, Cyrillic included),
+/// then fonts with Cyrillic that most systems have.
+pub const SVG_FONTS: &str = "DejaVu Sans, Noto Sans, Liberation Sans, Arial, sans-serif";
 
 /// RGB buffer → PNG. "Fast" compression (fdeflate): charts are flat colour, so it is
 /// within a few percent of the default level's size at a fraction of the time.

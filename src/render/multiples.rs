@@ -28,7 +28,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     let subtitle = format!(
         "stations per 1 pp turnout bin (N ≥ 100, C > 0); grey: the national histogram scaled to the region's stations; score = evidence points (see the ranking)"
     );
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let (_, national) = data::histogram(&d.turnout, None, 1.0, false);
     let nat_total: f64 = national.iter().sum::<f64>().max(1.0);
     let cells = area.split_evenly((3, 4));
@@ -40,7 +40,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         let scaled: Vec<f64> = national.iter().map(|x| x * n / nat_total).collect();
         let ymax = h.iter().chain(&scaled).cloned().fold(0.0, f64::max).max(1.0) * 1.1;
         let name = u.path.last().map(String::as_str).unwrap_or("");
-        let cap = format!("{} — score {:.0}", style::clip(name, 22), u.score);
+        let cap = format!("{} — score {:.0}", style::clip_words(name, 26), u.score);
         let bottom = k >= 8;
         let left = k % 4 == 0;
         let mut chart = ChartBuilder::on(cell)

@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Most rows drawn.
 pub const MAX_ROWS: usize = 40;
-/// Empty rows above the bars that hold the legend.
+/// Rows the legend needs (it sits in the lower right, beside the smallest excesses).
 pub const LEGEND_ROWS: usize = 4;
 
 /// Draws `labels` right-aligned at pixel column `x`, at the vertical pixel centres `ys`.
@@ -37,20 +37,33 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     let n = shown.len();
     let title = format!("Integer-percentage stations per region — {}", cx.source);
     let which = if all.len() > n { format!("the {n} regions of {} with the largest z", all.len()) } else { format!("all {n} regions, largest z first") };
-    let subtitle = format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; orange: BH q < 0.05");
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    // The nation-level test's calibration speaks for its per-region runs: when it is not
+    // applicable here, no region is marked significant.
+    let na = cx.a.nation("integer.either").is_some_and(|r| r.not_applicable());
+    let subtitle = if na {
+        format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; grey: test not applicable here (it rejects too many clean elections like this one)")
+    } else {
+        format!("turnout or leader share within ±0.05 pp of an integer %; observed − binomial null's mean; {which}; orange: BH q < 0.05")
+    };
+    let area = cx.frame(root, &title, &subtitle)?;
     let excess = |r: &TestResult| r.statistic - r.null_mean.unwrap_or(r.statistic);
     let band = |r: &TestResult| 1.96 * r.null_sd.unwrap_or(0.0);
     let lo = shown.iter().map(|r| excess(r).min(-band(r))).fold(0.0, f64::min);
     let hi = shown.iter().map(|r| excess(r).max(band(r))).fold(0.0, f64::max);
     let pad = 0.12 * (hi - lo).max(1.0);
+    let rows = n.max(LEGEND_ROWS);
+    // Room in the lower right for the legend (about 40% of the width): the rows beside it
+    // end, with their value labels, before it.
+    let xmin = lo - pad * 0.3;
+    let beside = shown.iter().skip(rows.saturating_sub(LEGEND_ROWS)).map(|r| excess(r).max(band(r))).fold(0.0, f64::max);
+    let xmax = (hi + pad).max(xmin + (beside - xmin) / 0.42);
     let label_w = 330;
     let mut chart = ChartBuilder::on(&area)
         .margin(8)
         .margin_right(24)
         .x_label_area_size(56)
         .y_label_area_size(label_w)
-        .build_cartesian_2d((lo - pad * 0.3)..(hi + pad), -0.5f64..(n + LEGEND_ROWS) as f64 - 0.5)?;
+        .build_cartesian_2d(xmin..xmax, -0.5f64..rows as f64 - 0.5)?;
     chart
         .configure_mesh()
         .x_labels(8)
@@ -63,25 +76,26 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
         .bold_line_style(GRID)
         .light_line_style(TRANSPARENT)
         .draw()?;
-    let y = |k: usize| (n - 1 - k) as f64;
+    let y = |k: usize| (rows - 1 - k) as f64;
     chart
         .draw_series(shown.iter().enumerate().map(|(k, r)| Rectangle::new([(-band(r), y(k) - 0.4), (band(r), y(k) + 0.4)], NULL.mix(0.2).filled())))?
         .label("null's 95% interval")
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], NULL.mix(0.2).filled()));
-    let significant = |r: &TestResult| r.q.is_some_and(|q| q < 0.05);
+    let significant = |r: &TestResult| !na && r.q.is_some_and(|q| q < 0.05);
+    let plain = if na { NULL } else { MAIN };
     chart
         .draw_series(
-            shown.iter().enumerate().filter(|(_, r)| !significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], MAIN.filled())),
+            shown.iter().enumerate().filter(|(_, r)| !significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], plain.filled())),
         )?
-        .label("excess stations")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], MAIN.filled()));
-    chart
-        .draw_series(
-            shown.iter().enumerate().filter(|(_, r)| significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], ACCENT.filled())),
-        )?
-        .label("excess stations, BH q < 0.05")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCENT.filled()));
-    chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, -0.5), (0.0, n as f64 - 0.5)], INK.stroke_width(1))))?;
+        .label(if na { "excess stations (test not applicable here)" } else { "excess stations" })
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], plain.filled()));
+    let marked = chart.draw_series(
+        shown.iter().enumerate().filter(|(_, r)| significant(r)).map(|(k, r)| Rectangle::new([(0.0, y(k) - 0.3), (excess(r), y(k) + 0.3)], ACCENT.filled())),
+    )?;
+    if !na {
+        marked.label("excess stations, BH q < 0.05").legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCENT.filled()));
+    }
+    chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, (rows - n) as f64 - 0.5), (0.0, rows as f64 - 0.5)], INK.stroke_width(1))))?;
     // Value at the end of each bar: the excess and z.
     let vs = style::text(TICK - 2).color(&style::MUTED).pos(Pos::new(HPos::Left, VPos::Center));
     chart.draw_series(shown.iter().enumerate().map(|(k, r)| {
@@ -91,16 +105,16 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     }))?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::LowerRight)
         .label_font(style::text(TICK))
         .background_style(WHITE.mix(0.9))
         .border_style(GRID)
         .draw()?;
-    let x0 = chart.backend_coord(&(lo - pad * 0.3, 0.0)).0 - 10;
+    let x0 = chart.backend_coord(&(xmin, 0.0)).0 - 10;
     let labels: Vec<(i32, String)> = shown
         .iter()
         .enumerate()
-        .map(|(k, r)| (chart.backend_coord(&(0.0, y(k))).1, style::clip(r.scope.trim_start_matches("region:"), 34)))
+        .map(|(k, r)| (chart.backend_coord(&(0.0, y(k))).1, style::clip_words(r.scope.trim_start_matches("region:"), 34)))
         .collect();
     row_labels(root, x0, &labels)
 }

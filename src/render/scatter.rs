@@ -35,13 +35,14 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, cx: &Ctx) -> Draw
     };
     let r = cx.a.nation("shape.corr_turnout_share.stations").map(|r| format!("; Pearson r = {:.2}", r.statistic)).unwrap_or_default();
     let subtitle = format!("one point per station; {sampled}{r}");
-    let area = style::frame(root, &title, &subtitle, &cx.source)?;
+    let area = cx.frame(root, &title, &subtitle)?;
     let mut chart = ChartBuilder::on(&area)
         .margin(8)
         .margin_right(24)
         .x_label_area_size(56)
         .y_label_area_size(84)
-        .build_cartesian_2d(0f64..100f64, 0f64..100f64)?;
+        // A point or two beyond 0 and 100: stations at 100% turnout or share are drawn whole.
+        .build_cartesian_2d(-1.5f64..101.5f64, -1.5f64..101.5f64)?;
     chart
         .configure_mesh()
         .x_labels(11)

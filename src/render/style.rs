@@ -77,6 +77,22 @@ pub fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// Shortens a label to at most `max` characters at a word boundary (a space, hyphen or
+/// slash) when one lies in the second half, with an ellipsis: names are cut between
+/// words, not inside one.
+pub fn clip_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().take(max.saturating_sub(1)).collect();
+    let cut = chars.iter().rposition(|c| matches!(c, ' ' | '-' | '/')).filter(|&k| k >= max / 2);
+    let head: String = match cut {
+        Some(k) => chars[..k].iter().collect::<String>().trim_end_matches([' ', '-', '/', ',']).to_string(),
+        None => chars.iter().collect(),
+    };
+    format!("{head}…")
+}
+
 /// Draws the white background, the title, the subtitle and the provenance footer
 /// ("file · tallyscope VERSION"), and returns the area left for the chart.
 pub fn frame<'a, DB: DrawingBackend>(
@@ -87,8 +103,19 @@ pub fn frame<'a, DB: DrawingBackend>(
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let (w, h) = root.dim_in_pixel();
-    root.draw(&Text::new(title.to_string(), (24, 14), bold(TITLE)))?;
-    root.draw(&Text::new(subtitle.to_string(), (24, 14 + TITLE as i32 + 8), text(SUBTITLE).color(&MUTED)))?;
+    // Title and subtitle shortened (with an ellipsis) to the width: never cut by the edge.
+    let fit = |s: &str, st: &TextStyle| -> String {
+        let max = w.saturating_sub(40);
+        let mut n = s.chars().count();
+        let mut t = s.to_string();
+        while n > 8 && root.estimate_text_size(&t, st).map_or(false, |(tw, _)| tw > max) {
+            n -= 2;
+            t = clip(s, n);
+        }
+        t
+    };
+    root.draw(&Text::new(fit(title, &bold(TITLE)), (24, 14), bold(TITLE)))?;
+    root.draw(&Text::new(fit(subtitle, &text(SUBTITLE)), (24, 14 + TITLE as i32 + 8), text(SUBTITLE).color(&MUTED)))?;
     let foot = format!("data: {source} · tallyscope {}", env!("CARGO_PKG_VERSION"));
     let fs = text(NOTE).color(&MUTED).pos(plotters::style::text_anchor::Pos::new(
         plotters::style::text_anchor::HPos::Right,
@@ -140,6 +167,15 @@ fn trim(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_are_cut_between_words() {
+        assert_eq!(super::clip_words("Республика Башкортостан", 26), "Республика Башкортостан");
+        assert_eq!(super::clip_words("Ханты-Мансийский автономный округ — Югра", 26), "Ханты-Мансийский…");
+        assert_eq!(super::clip_words("Кабардино-Балкарская Республика", 26), "Кабардино-Балкарская…");
+        // no boundary in the second half: cut inside, as before
+        assert_eq!(super::clip_words("Abcdefghijklmnopqrstuvwxyz0123", 10), "Abcdefghi…");
+    }
+
     use super::*;
     #[test]
     fn clip_counts_characters_not_bytes() {

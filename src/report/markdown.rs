@@ -33,6 +33,9 @@ fn cell(c: &Cell) -> String {
     if !c.note.is_empty() {
         let _ = write!(s, "<br>*{}*", escape(&c.note));
     }
+    if !c.more.is_empty() {
+        let _ = write!(s, "<br>*{}*", escape(&c.more));
+    }
     s
 }
 
@@ -77,6 +80,26 @@ pub fn render(doc: &Doc) -> String {
                 }
                 let links: Vec<String> = files.iter().map(|f| format!("[{f}]({f})")).collect();
                 let _ = writeln!(o, "*{}* — {}\n", escape(chart.describe()), links.join(", "));
+            }
+            Block::Fold { summary, text } => {
+                let _ = writeln!(o, "*{}:* {}\n", escape(summary), escape(text));
+            }
+            Block::Findings(fs) => {
+                for f in fs {
+                    let _ = writeln!(o, "- **{}: {}.** {}", escape(f.strength.label()), escape(&f.title), escape(&f.shows));
+                    let _ = writeln!(o, "  *Can mean:* {} *Cannot mean:* {}", escape(&f.can_mean), escape(&f.cannot_mean));
+                    let mut see = Vec::new();
+                    if let Some(c) = f.chart {
+                        see.push(format!("[charts/{0}.png](charts/{0}.png)", c.key()));
+                    }
+                    if !f.see.is_empty() {
+                        see.push(escape(&f.see));
+                    }
+                    if !see.is_empty() {
+                        let _ = writeln!(o, "  *See:* {}", see.join("; "));
+                    }
+                }
+                o.push('\n');
             }
             Block::Code(t) => {
                 let fence = if t.contains("```") { "~~~~" } else { "```" };

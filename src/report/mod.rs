@@ -7,6 +7,7 @@
 //! input (regions, candidates, station ids, the file name) reach the output only through
 //! [`html::escape`] or [`markdown::escape`].
 
+pub mod findings;
 pub mod html;
 pub mod markdown;
 pub mod observed;
@@ -28,8 +29,12 @@ pub const TOP: usize = 20;
 pub struct Cell {
     pub text: String,
     pub note: String,
-    /// Draw attention (e.g. "not applicable here", a significant result).
+    /// Draw attention (a significant result, a violation).
     pub mark: bool,
+    /// Greyed: a test not applicable here, whose numbers must not be read as evidence.
+    pub dim: bool,
+    /// Further detail folded away (HTML `<details>`; Markdown prints it as a note).
+    pub more: String,
 }
 
 impl From<String> for Cell {
@@ -55,6 +60,10 @@ pub enum Block {
     /// `(label, value)` pairs.
     Facts(Vec<(String, String)>),
     Table { head: Vec<String>, rows: Vec<Vec<Cell>> },
+    /// Text folded away under a one-line summary (HTML `<details>`).
+    Fold { summary: String, text: String },
+    /// The summary's findings; the chart of each is linked when it was drawn.
+    Findings(Vec<findings::Finding>),
     /// A chart: its PNG (inlined in HTML) and the files' names relative to the report.
     Chart { chart: Chart, png: Option<Vec<u8>>, files: Vec<String> },
     Code(String),
@@ -188,8 +197,14 @@ fn file_section(a: &Analysis, b: &mut Vec<Block>) {
 fn check_section(a: &Analysis, b: &mut Vec<Block>) {
     let c = &a.check;
     b.push(Block::Heading(2, "Protocol arithmetic".into()));
+    let run = c.rules.iter().filter(|r| r.run).count();
+    let ran = if run == c.rules.len() {
+        format!("all {run} rules ran")
+    } else {
+        format!("only {run} of {} rules could run (the others need protocol lines the file lacks: they checked nothing)", c.rules.len())
+    };
     b.push(Block::Para(format!(
-        "{} of {} stations break at least one control relation. Every violation, with its line in the input, is in violations.csv.",
+        "{} of {} stations break at least one control relation; {ran}. Every violation, with its line in the input, is in violations.csv.",
         thousands(c.stations_with_violations as u64),
         thousands(c.stations as u64)
     )));
@@ -211,11 +226,27 @@ fn check_section(a: &Analysis, b: &mut Vec<Block>) {
     b.push(Block::Table { head: vec!["rule".into(), "relation".into(), "violations".into()], rows });
 }
 
+/// The notes every row of a family shares (said once, folded under the family's heading)
+/// and each row's own remainder. Notes are split at "; ", the way they are joined.
+fn split_notes(rs: &[&crate::stats::TestResult]) -> (Vec<String>, Vec<Vec<String>>) {
+    let parts: Vec<Vec<String>> = rs.iter().map(|r| r.notes.iter().flat_map(|n| n.split("; ")).map(str::to_string).collect()).collect();
+    let common: Vec<String> = match parts.first() {
+        Some(first) if parts.len() > 1 => first.iter().filter(|p| parts.iter().all(|q| q.contains(p))).cloned().collect(),
+        _ => Vec::new(),
+    };
+    let own = parts
+        .into_iter()
+        .map(|ps| ps.into_iter().filter(|p| !common.contains(p) && !p.starts_with("not applicable here")).collect())
+        .collect();
+    (common, own)
+}
+
 fn tests_section(a: &Analysis, b: &mut Vec<Block>) {
     b.push(Block::Heading(2, "The tests".into()));
     b.push(Block::Note(
-        "Each row: what was measured, how to read its p-value, and the method's caveat. A test's calibrated α (its measured false-positive rate on clean elections simulated with this file's station sizes) is shown next to p when a calibration ran; above 8% the test is marked not applicable here. Evidence of an anomaly is not proof of fraud.".into(),
+        "Each row: what was measured and how to read its p-value; the method notes are folded under each family and each row. A test's calibrated α (its measured false-positive rate on clean elections simulated with this file's station sizes) is shown next to p when a calibration ran; a test that rejects too many of them is not applicable here, and is listed greyed at the end. Evidence of an anomaly is not proof of fraud.".into(),
     ));
+    let mut na_rows: Vec<Vec<Cell>> = Vec::new();
     for (prefix, heading, sees) in reading::FAMILIES {
         let rs: Vec<&crate::stats::TestResult> = a.results.iter().filter(|r| r.scope == "nation" && r.test.starts_with(prefix)).collect();
         let skipped: Vec<&(String, String)> = a.skipped.iter().filter(|(m, _)| prefix.starts_with(m.as_str())).collect();
@@ -230,28 +261,47 @@ fn tests_section(a: &Analysis, b: &mut Vec<Block>) {
         if rs.is_empty() {
             continue;
         }
-        let rows = rs
-            .iter()
-            .map(|r| {
-                let v = reading::verdict(r);
-                let na = reading::not_applicable(r);
-                vec![
-                    Cell::from(r.test.clone()),
-                    Cell { text: format!("{}: {v}", reading::reading(r)), note: r.notes.join("; "), mark: na },
-                    Cell { text: reading::fmt_p(r.p), mark: !na && r.p.is_some_and(|p| p < 0.05), ..Default::default() },
+        let (common, own) = split_notes(&rs);
+        if !common.is_empty() {
+            b.push(Block::Fold { summary: "How these tests are computed".into(), text: common.join("; ") });
+        }
+        let mut rows = Vec::new();
+        for (r, own) in rs.iter().zip(own) {
+            let more = own.join("; ");
+            if reading::not_applicable(r) {
+                na_rows.push(vec![
+                    Cell { text: r.test.clone(), dim: true, ..Default::default() },
+                    Cell { text: reading::reading(r), note: reading::verdict(r), dim: true, more, ..Default::default() },
+                    Cell { text: format!("{} (not meaningful here)", reading::fmt_p(r.p)), dim: true, ..Default::default() },
                     Cell {
                         text: r.calibrated_alpha.map(|x| reading::fmt_rate(x, r.extra.get("calibrated_alpha_se").copied())).unwrap_or_else(|| "—".into()),
-                        note: if na { "not applicable here".into() } else { String::new() },
-                        mark: na,
+                        dim: true,
+                        ..Default::default()
                     },
-                ]
-            })
-            .collect();
-        b.push(Block::Table { head: vec!["test".into(), "reading (and caveat)".into(), "p".into(), "calibrated α".into()], rows });
+                ]);
+                continue;
+            }
+            rows.push(vec![
+                Cell::from(r.test.clone()),
+                Cell { text: format!("{}: {}", reading::reading(r), reading::verdict(r)), more, ..Default::default() },
+                Cell { text: reading::fmt_p(r.p), mark: r.p.is_some_and(|p| p < 0.05), ..Default::default() },
+                Cell::from(r.calibrated_alpha.map(|x| reading::fmt_rate(x, r.extra.get("calibrated_alpha_se").copied())).unwrap_or_else(|| "—".into())),
+            ]);
+        }
+        if !rows.is_empty() {
+            b.push(Block::Table { head: vec!["test".into(), "reading".into(), "p".into(), "calibrated α".into()], rows });
+        }
     }
     let others: Vec<&(String, String)> = a.skipped.iter().filter(|(m, _)| !reading::FAMILIES.iter().any(|(p, _, _)| p.starts_with(m.as_str()))).collect();
     for (m, why) in others {
         b.push(Block::Para(format!("Not run ({m}): {why}")));
+    }
+    if !na_rows.is_empty() {
+        b.push(Block::Heading(3, format!("Not applicable here ({} tests)", na_rows.len())));
+        b.push(Block::Note(
+            "These tests reject too many clean elections simulated with this file's stations: their p-values would mislead, so they are not read as evidence either way. Shown for completeness.".into(),
+        ));
+        b.push(Block::Table { head: vec!["test".into(), "reading".into(), "p".into(), "calibrated α".into()], rows: na_rows });
     }
 }
 
@@ -264,12 +314,42 @@ pub fn power_national() -> crate::calibrate::PowerSummary {
     serde_json::from_str(POWER_NATIONAL).expect("power_national.json is written by calibrate --power-summary")
 }
 
+/// The command that measured the power table, without where its output was written
+/// (a path in the source tree means nothing to a reader of a report).
+fn power_source(source: &str) -> String {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for w in source.split_whitespace() {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w == "--power-summary" {
+            skip = true;
+            continue;
+        }
+        out.push(w);
+    }
+    out.join(" ")
+}
+
+/// A test of the simulator's elections named without the simulator's candidate names:
+/// "digits.last.chi2.Candidate A" is the leader's test (the simulator's candidate A is the
+/// leader and beneficiary), any other candidate a rival's.
+fn simulated_test_name(t: &str) -> String {
+    match t.rsplit_once(".Candidate ") {
+        Some((family, "A")) => format!("{family} of the leader"),
+        Some((family, _)) => format!("{family} of a rival"),
+        None => t.to_string(),
+    }
+}
+
 fn power_section(b: &mut Vec<Block>) {
     let p = power_national();
     b.push(Block::Heading(2, "Which tests see which fraud".into()));
     b.push(Block::Note(format!(
         "Measured with the simulator, not on this file: clean and falsified national elections of the simulator's default shape ({}), each kind of fraud at a realistic intensity. A test is listed when its null held on the clean replicates and it rejected at α = {} in at least {:.0}% of the falsified ones. Tests whose null failed on the clean replicates are counted apart: their rejections say nothing about fraud. For numbers on data shaped like this file, run `tallyscope calibrate FILE --power`.",
-        p.source,
+        power_source(&p.source),
         p.alpha,
         100.0 * crate::calibrate::SEES_POWER
     )));
@@ -280,14 +360,15 @@ fn power_section(b: &mut Vec<Block>) {
             let sees = if k.sees.is_empty() {
                 "no test with a p-value: the estimates without one (fingerprint fit, anomalous votes) and the ranking are what see it".to_string()
             } else {
-                k.sees.iter().map(|(t, r)| format!("{t} ({:.0}%)", 100.0 * r)).collect::<Vec<_>>().join(", ")
+                k.sees.iter().map(|(t, r)| format!("{} ({:.0}%)", simulated_test_name(t), 100.0 * r)).collect::<Vec<_>>().join(", ")
             };
             vec![
-                Cell { text: k.kind.clone(), note: k.spec.clone(), mark: false },
+                Cell { text: k.kind.clone(), note: k.spec.clone(), ..Default::default() },
                 Cell {
                     text: sees,
                     note: if k.invalid_rejecting > 0 { format!("{} more reject but are not valid on clean data of this shape", k.invalid_rejecting) } else { String::new() },
                     mark: k.sees.is_empty(),
+                    ..Default::default()
                 },
                 Cell::from(format!("{:.3}", k.ranking_auc)),
                 Cell::from(format!("{:.0}%", 100.0 * k.precision_top1)),
@@ -378,35 +459,17 @@ fn reproduce_section(a: &Analysis, meta: &Meta, b: &mut Vec<Block>) {
 pub fn build(a: &Analysis, drawn: &[Drawn], skipped: &[(Chart, String)], meta: &Meta) -> Doc {
     let name = Path::new(&a.read.file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| a.read.file.clone());
     let mut blocks = Vec::new();
-    let mut summary = vec![format!(
-        "{} stations; {} break the protocol arithmetic.",
-        thousands(a.stations as u64),
-        thousands(a.check.stations_with_violations as u64)
-    )];
-    if let Some(c) = a.observed.as_deref() {
-        // proof before statistics: what the observers' records show comes first
-        let words = crate::compare::words::summary(c, a.election());
-        let lines: Vec<&str> = words.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
-        let text = lines.join(" ");
-        summary.push(format!("Observers' records: {} (section \"Official results against observers' records\").", text.trim_end_matches('.')));
+    // "What this shows": each finding with its strength, what it can and cannot mean and
+    // its chart (linked only when drawn in this run); the details follow.
+    blocks.push(Block::Heading(2, "What this shows".into()));
+    let mut fs = findings::findings(a);
+    for f in &mut fs {
+        if f.chart.is_some_and(|c| !drawn.iter().any(|d| d.chart == c)) {
+            f.chart = None;
+        }
     }
-    if let Some(r) = a.nation("integer.either") {
-        summary.push(format!("Integer percentages: {}.", reading::reading(r)));
-    }
-    if let Some(r) = a.nation("shpilkin.anomalous_votes") {
-        summary.push(format!("Anomalous votes (Shpilkin): {}.", reading::reading(r)));
-    }
-    if let Some(f) = &a.fingerprint {
-        summary.push(format!(
-            "Fingerprint fit: incremental fraud f_i = {:.3}, extreme fraud f_e = {:.4}; {}; {}.",
-            f.fit.f_i,
-            f.fit.f_e,
-            reading::fingerprint_baselines(a.nation("fingerprint.f_incremental"), a.nation("fingerprint.f_extreme")),
-            reading::FINGERPRINT_ACCURACY
-        ));
-    }
-    summary.push(format!("{} stations flagged by the ranking.", thousands(a.stations_ranked.iter().filter(|s| s.flagged).count() as u64)));
-    blocks.push(Block::List(summary));
+    blocks.push(Block::Findings(fs));
+    blocks.push(Block::Note(findings::STRENGTHS.into()));
     file_section(a, &mut blocks);
     check_section(a, &mut blocks);
     tests_section(a, &mut blocks);

@@ -12,19 +12,11 @@ pub const SHPILKIN_ACCURACY: &str = "in simulation (docs/recovery.md) this estim
 pub const FINGERPRINT_ACCURACY: &str = "in simulation (docs/recovery.md) f_i tracks heavy stuffing (60% of non-voters) but stays near 0 for light stuffing, vote transfers and extreme fraud of intensity 0.8, and f_e shows extreme fraud of intensity 0.95 at about half its true fraction: read the fractions as an order of magnitude, never as a count";
 use crate::stats::TestResult;
 
-/// A calibrated type-I rate above this (at α = 0.05) marks a test as not applicable to
-/// data shaped like this (DESIGN.md §3, "Calibration before conclusions").
-pub const NOT_APPLICABLE_ALPHA: f64 = 0.08;
+pub use crate::stats::NOT_APPLICABLE_ALPHA;
 
-/// Whether the test's measured false-positive rate on clean elections like this one is
-/// too high for its p-value to mean what it says: the inline calibration's verdict
-/// (`extra.not_applicable`, which also asks that the rate be significantly above α), else
-/// the rate against [`NOT_APPLICABLE_ALPHA`].
+/// Whether the test is not applicable to data shaped like this ([`TestResult::not_applicable`]).
 pub fn not_applicable(r: &TestResult) -> bool {
-    match r.extra.get("not_applicable") {
-        Some(&v) => v > 0.5,
-        None => r.calibrated_alpha.is_some_and(|a| a > NOT_APPLICABLE_ALPHA),
-    }
+    r.not_applicable()
 }
 
 /// A calibrated type-I rate with its standard error: "5.5% ± 1.6" (points), or the rate
@@ -39,8 +31,7 @@ pub fn fmt_rate(rate: f64, se: Option<f64>) -> String {
 pub fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "—".into(),
-        Some(p) if p < 1e-4 => format!("{p:.1e}"),
-        Some(p) => format!("{p:.4}"),
+        Some(p) => crate::numfmt::p_value(p),
     }
 }
 
@@ -49,21 +40,7 @@ fn pct(x: f64) -> String {
 }
 
 fn num(x: f64) -> String {
-    let sign = if x < 0.0 { "-" } else { "" };
-    let r = x.abs();
-    if r >= 1e4 || (r >= 1000.0 && x == x.round()) {
-        format!("{sign}{}", thousands(r.round() as u64))
-    } else if r >= 1000.0 {
-        // one decimal, thousands grouped: 1,834.8
-        let t = (r * 10.0).round() as u64;
-        format!("{sign}{}.{}", thousands(t / 10), t % 10)
-    } else if x == x.round() {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.3}")
-    }
+    crate::numfmt::number(x)
 }
 
 /// The verdict: how to read the p-value (or why not to).

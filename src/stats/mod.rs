@@ -37,9 +37,12 @@ pub struct TestResult {
     /// Standard deviation of the statistic under the null.
     pub null_sd: Option<f64>,
     /// p-value (one-sided in the direction the test names, e.g. "more integer stations").
+    /// Written to JSON with 3 significant digits (`numfmt::ser_p`).
+    #[serde(serialize_with = "crate::numfmt::ser_p")]
     pub p: Option<f64>,
     /// Benjamini–Hochberg q-value among the results of the same test at the same level
     /// (filled by the caller or by the method for its per-unit runs).
+    #[serde(serialize_with = "crate::numfmt::ser_p")]
     pub q: Option<f64>,
     /// Measured type-I rate at α = 0.05 on clean elections shaped like the data (DESIGN.md
     /// §3 "Calibration before conclusions"); `None` until a calibration run fills it.
@@ -54,7 +57,23 @@ pub struct TestResult {
     pub notes: Vec<String>,
 }
 
+/// A calibrated type-I rate above this (at α = 0.05) marks a test as not applicable to
+/// data shaped like this (DESIGN.md §3, "Calibration before conclusions").
+pub const NOT_APPLICABLE_ALPHA: f64 = 0.08;
+
 impl TestResult {
+    /// Whether the test's measured false-positive rate on clean elections like this one is
+    /// too high for its p-value to mean what it says: the inline calibration's verdict
+    /// (`extra.not_applicable`, which also asks that the rate be significantly above α), else
+    /// the rate against [`NOT_APPLICABLE_ALPHA`]. The report and the charts both ask this,
+    /// so a chart never marks "outside" what the report calls not applicable.
+    pub fn not_applicable(&self) -> bool {
+        match self.extra.get("not_applicable") {
+            Some(&v) => v > 0.5,
+            None => self.calibrated_alpha.is_some_and(|a| a > NOT_APPLICABLE_ALPHA),
+        }
+    }
+
     /// A result with only the required fields set.
     pub fn new(test: impl Into<String>, scope: impl Into<String>, statistic: f64, n: usize) -> Self {
         TestResult {
