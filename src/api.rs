@@ -114,39 +114,182 @@ pub fn plot(a: &Analysis, kind: &str, path: &Path) -> Result<()> {
     crate::render::draw(chart, a, format, path)
 }
 
-/// The cells of one column of a result table: typed values, or a list of texts per row
-/// (a station's reasons, a test's notes).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cells {
-    Values(Values),
-    Lists(Vec<Vec<String>>),
+/// Text cells laid end to end: cell `k` is `data[offsets[k]..offsets[k + 1]]`
+/// (Arrow's large-string layout, so the bindings hand it over without a copy per cell);
+/// `valid[k]` is false for a null cell (`valid` empty: none is null).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlatText {
+    pub data: Vec<u8>,
+    pub offsets: Vec<i64>,
+    pub valid: Vec<bool>,
 }
 
-/// A result table whose text lists are lists (`reasons`, `notes`), not joined text.
+impl FlatText {
+    pub fn from_cells<'a>(cells: impl IntoIterator<Item = Option<&'a str>>) -> FlatText {
+        let mut t = FlatText { data: Vec::new(), offsets: vec![0], valid: Vec::new() };
+        let mut nulls = false;
+        for c in cells {
+            t.data.extend_from_slice(c.unwrap_or("").as_bytes());
+            t.offsets.push(t.data.len() as i64);
+            nulls |= c.is_none();
+            t.valid.push(c.is_some());
+        }
+        if !nulls {
+            t.valid.clear();
+        }
+        t
+    }
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Cell `k` (`None` when null).
+    pub fn get(&self, k: usize) -> Option<&str> {
+        if self.valid.get(k) == Some(&false) {
+            return None;
+        }
+        std::str::from_utf8(&self.data[self.offsets[k] as usize..self.offsets[k + 1] as usize]).ok()
+    }
+}
+
+/// A list of texts per row: row `r` holds items `rows[r]..rows[r + 1]` of `items`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatLists {
+    pub items: FlatText,
+    pub rows: Vec<i64>,
+}
+
+impl FlatLists {
+    /// Row `r`'s items.
+    pub fn row(&self, r: usize) -> Vec<&str> {
+        (self.rows[r] as usize..self.rows[r + 1] as usize).map(|k| self.items.get(k).unwrap_or("")).collect()
+    }
+
+    /// The lists of `rows`, each `items(row)`, built in parallel chunks and laid end to
+    /// end in order (the same result for any number of threads).
+    pub fn build<T: Sync>(rows: &[T], items: impl Fn(&T, &mut dyn FnMut(&str)) + Sync) -> FlatLists {
+        use rayon::prelude::*;
+        let parts: Vec<(Vec<u8>, Vec<i64>, Vec<i64>)> = rows
+            .par_chunks(4096)
+            .map(|chunk| {
+                let (mut data, mut ends, mut counts) = (Vec::new(), Vec::new(), Vec::with_capacity(chunk.len()));
+                for r in chunk {
+                    let mut n = 0;
+                    items(r, &mut |s: &str| {
+                        data.extend_from_slice(s.as_bytes());
+                        ends.push(data.len() as i64);
+                        n += 1;
+                    });
+                    counts.push(n);
+                }
+                (data, ends, counts)
+            })
+            .collect();
+        let total: usize = parts.iter().map(|p| p.0.len()).sum();
+        let mut out = FlatLists { items: FlatText { data: Vec::with_capacity(total), offsets: vec![0], valid: Vec::new() }, rows: vec![0] };
+        for (data, ends, counts) in parts {
+            let base = out.items.data.len() as i64;
+            out.items.data.extend_from_slice(&data);
+            out.items.offsets.extend(ends.iter().map(|e| e + base));
+            for c in counts {
+                let last = *out.rows.last().expect("starts with 0");
+                out.rows.push(last + c);
+            }
+        }
+        out
+    }
+}
+
+/// The cells of one column of a result table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    /// Numbers and booleans (`Values::Text` is never here: text is [`Cells::Text`]).
+    Values(Values),
+    Text(FlatText),
+    /// A list of texts per row (a station's reasons, a test's notes).
+    Lists(FlatLists),
+}
+
+impl Cells {
+    /// Numbers and booleans as they are, text laid flat.
+    pub fn from_values(v: Values) -> Cells {
+        match v {
+            Values::Text(t) => Cells::Text(FlatText::from_cells(t.iter().map(|s| s.as_deref()))),
+            v => Cells::Values(v),
+        }
+    }
+}
+
+/// A result table with text laid flat and lists as lists (`reasons`, `notes`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Typed {
     pub columns: Vec<(String, Cells)>,
 }
 
-/// [`table`] with the `reasons` of the ranked lists as lists of pieces of evidence
-/// ([`split_reasons`]) and the `notes` of `tests` as the tests' own lists of notes.
+/// [`table`] as the bindings hand it over: the columns of the Parquet output, with the
+/// `reasons` of the ranked lists as lists of pieces of evidence ([`split_reasons`]) and
+/// the `notes` of `tests` as each test's own list. The stations table, national-sized,
+/// is built here in parallel ([`typed_stations`]); the others from [`table`].
 pub fn typed_table(a: &Analysis, name: &str) -> Result<Typed> {
+    if name == "stations" {
+        return Ok(typed_stations(a));
+    }
     let t = table(a, name)?;
     let columns = t
         .columns
         .into_iter()
         .map(|Column { name: col, values }| {
             let cells = match (name, col.as_str(), values) {
-                ("tests", "notes", _) => Cells::Lists(a.results.iter().map(|r| r.notes.clone()).collect()),
-                ("stations" | "commissions" | "regions", "reasons", Values::Text(v)) => Cells::Lists(
-                    v.iter().map(|s| s.as_deref().map(split_reasons).unwrap_or_default().into_iter().map(String::from).collect()).collect(),
-                ),
-                (_, _, values) => Cells::Values(values),
+                ("tests", "notes", _) => Cells::Lists(FlatLists::build(&a.results, |r, push| r.notes.iter().for_each(|n| push(n)))),
+                ("commissions" | "regions", "reasons", Values::Text(v)) => Cells::Lists(FlatLists::build(&v, |s, push| {
+                    if let Some(s) = s {
+                        split_reasons(s).into_iter().for_each(&mut *push)
+                    }
+                })),
+                (_, _, values) => Cells::from_values(values),
             };
             (col, cells)
         })
         .collect();
     Ok(Typed { columns })
+}
+
+/// The stations table of [`crate::export::table::stations`] (same columns, same
+/// values; asserted by a test), built without a `String` per cell and with the reasons
+/// formatted and split in parallel: it is the one national-sized table (97,699 rows on
+/// Russia 2018, reasons included about 24 MB).
+pub fn typed_stations(a: &Analysis) -> Typed {
+    use crate::model::Role;
+    let e = a.election();
+    let order = &a.station_order;
+    let s = |i: usize| &a.stations_ranked[i];
+    let mut columns: Vec<(String, Cells)> = Vec::new();
+    let mut push = |name: &str, cells: Cells| {
+        let mut name = name.to_string();
+        while columns.iter().any(|c| c.0 == name) {
+            name.push('_');
+        }
+        columns.push((name, cells));
+    };
+    push("rank", Cells::Values(Values::Int((1..=order.len() as i64).map(Some).collect())));
+    push("station", Cells::Text(FlatText::from_cells(order.iter().map(|&i| Some(e.station[i].as_str())))));
+    for l in &e.levels {
+        push(&l.name, Cells::Text(FlatText::from_cells(order.iter().map(|&i| Some(l.labels[l.code[i] as usize].as_str())))));
+    }
+    push("line", Cells::Values(Values::Int(order.iter().map(|&i| Some(e.line[i] as i64)).collect())));
+    for (name, role) in [("registered", Role::Registered), ("issued", Role::Issued), ("in_boxes", Role::InBoxes), ("valid", Role::Valid)] {
+        push(name, Cells::Values(Values::Int(order.iter().map(|&i| e.get(role).map(|v| v[i] as i64)).collect())));
+    }
+    let leader = a.leader.as_ref().and_then(|l| e.candidates.iter().position(|c| c == l));
+    push("leader_votes", Cells::Values(Values::Int(order.iter().map(|&i| leader.map(|j| e.votes[j][i] as i64)).collect())));
+    push("turnout_pct", Cells::Values(Values::Float(order.iter().map(|&i| s(i).turnout.map(|x| 100.0 * x)).collect())));
+    push("leader_share_pct", Cells::Values(Values::Float(order.iter().map(|&i| s(i).share.map(|x| 100.0 * x)).collect())));
+    push("score", Cells::Values(Values::Float(order.iter().map(|&i| Some(s(i).score)).collect())));
+    push("flagged", Cells::Values(Values::Bool(order.iter().map(|&i| Some(s(i).flagged)).collect())));
+    push("reasons", Cells::Lists(FlatLists::build(order, |&i, out| split_reasons(&s(i).reasons()).into_iter().for_each(&mut *out))));
+    Typed { columns }
 }
 
 /// The names of the result tables of [`table`].
@@ -286,6 +429,47 @@ mod tests {
         assert!(e.contains("registred"), "{e}");
         let o = read_options("read()", r#"{"registered": "N", "long": {"station": ["s"], "candidate": "c", "votes": "v"}}"#, None, false, None, None).unwrap();
         assert!(o.long);
+    }
+
+    /// The parallel stations table holds what the Parquet output's does, column by column.
+    #[test]
+    fn typed_stations_equal_the_export_table() {
+        let ing = small();
+        let a = analyze(ing, &analysis::Options::default());
+        let t = crate::export::table::stations(&a);
+        let typed = typed_stations(&a);
+        assert_eq!(typed.columns.len(), t.columns.len());
+        assert!(a.stations_ranked.iter().any(|s| !s.evidence.is_empty()), "the fixture has stations with reasons");
+        for ((name, cells), c) in typed.columns.iter().zip(&t.columns) {
+            assert_eq!(name, &c.name);
+            match (cells, &c.values) {
+                (Cells::Values(v), w) => assert_eq!(v, w, "{name}"),
+                (Cells::Text(f), Values::Text(w)) => {
+                    assert_eq!(f.len(), w.len());
+                    for (k, x) in w.iter().enumerate() {
+                        assert_eq!(f.get(k), x.as_deref(), "{name} row {k}");
+                    }
+                }
+                (Cells::Lists(l), Values::Text(w)) => {
+                    for (k, x) in w.iter().enumerate() {
+                        assert_eq!(&l.row(k).join("; "), x.as_deref().unwrap_or(""), "{name} row {k}");
+                    }
+                }
+                _ => panic!("{name}: kinds differ"),
+            }
+        }
+    }
+
+    #[test]
+    fn flat_lists_keep_order_across_chunks() {
+        let rows: Vec<usize> = (0..10_000).collect();
+        let l = FlatLists::build(&rows, |&r, push| (0..r % 3).for_each(|k| push(&format!("{r}.{k}"))));
+        assert_eq!(l.rows.len(), 10_001);
+        assert_eq!(l.row(0), Vec::<&str>::new());
+        assert_eq!(l.row(5), ["5.0", "5.1"]);
+        assert_eq!(l.row(9_998), ["9998.0", "9998.1"]);
+        let t = FlatText::from_cells([Some("a"), None, Some("")]);
+        assert_eq!((t.get(0), t.get(1), t.get(2)), (Some("a"), None, Some("")));
     }
 
     #[test]

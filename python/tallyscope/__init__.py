@@ -203,6 +203,9 @@ def read(
         if not isinstance(long, dict):
             raise TypeError("long= takes a dict: long=dict(station=[...], candidate='candidate', votes='votes')")
         lk = dict(long)
+        unknown = sorted(set(lk) - {"station", "candidate", "votes", "where"})
+        if unknown:
+            raise TypeError(f"long= keys are station, candidate, votes and where; got {', '.join(map(repr, unknown))}")
         if "station" in lk:
             lk["station"] = _names(lk["station"])
         if "where" in lk:
