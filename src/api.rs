@@ -376,18 +376,76 @@ pub fn split_reasons(s: &str) -> Vec<&str> {
     out
 }
 
-/// `tallyscope simulate -o … <flags…>`: the protocols and the ground truth as CSV text
-/// (the files the command writes), and its one-paragraph summary.
-pub fn simulate(flags: &[String]) -> Result<(Vec<u8>, Vec<u8>, String)> {
+/// What [`simulate`] returns: the files `tallyscope simulate` writes, in memory.
+pub struct Simulated {
+    /// The protocols (`-o FILE`).
+    pub protocols: Vec<u8>,
+    /// The ground truth (`--truth FILE`).
+    pub truth: Vec<u8>,
+    /// With `--observers F`: the observers' records (`NAME.observed.csv`).
+    pub observed: Option<Vec<u8>>,
+    /// The summary it prints.
+    pub summary: String,
+}
+
+/// `tallyscope simulate -o … <flags…>` without writing: the protocols, the ground truth
+/// and (with `--observers`) the observers' records as CSV text, and its summary.
+pub fn simulate(flags: &[String]) -> Result<Simulated> {
     let mut argv: Vec<&str> = vec!["simulate", "-o", "protocols.csv"];
     argv.extend(flags.iter().map(String::as_str));
     let Command::Simulate(args) = parse(&argv)? else { unreachable!("parsed as simulate") };
     let sim = crate::simulate::simulate(&args.config())?;
+    let mem = |e: std::io::Error| Error::io("<memory>", e);
     let mut protocols = Vec::new();
-    crate::simulate::write::write_protocols(&sim, &mut protocols).map_err(|e| Error::io("<memory>", e))?;
+    crate::simulate::write::write_protocols(&sim, &mut protocols).map_err(mem)?;
     let mut truth = Vec::new();
-    crate::simulate::write::write_truth(&sim, &mut truth).map_err(|e| Error::io("<memory>", e))?;
-    Ok((protocols, truth, cli::simulate::summary(&sim)))
+    crate::simulate::write::write_truth(&sim, &mut truth).map_err(mem)?;
+    let observed = match args.observers {
+        Some(f) => {
+            let obs = crate::simulate::observers::observe(&sim, f, args.observer_kind)?;
+            let mut v = Vec::new();
+            crate::simulate::observers::write_observed(&sim, &obs, &mut v).map_err(mem)?;
+            Some(v)
+        }
+        None => None,
+    };
+    Ok(Simulated { protocols, truth, observed, summary: cli::simulate::summary(&sim) })
+}
+
+/// What [`compare`] returns: the files `tallyscope compare` writes, in memory.
+pub struct Compared {
+    /// `discrepancies.csv`: one row per station × field that differs.
+    pub discrepancies: Vec<u8>,
+    /// `stations.csv`: one row per joined station.
+    pub stations: Vec<u8>,
+    /// `summary.json`.
+    pub summary: String,
+    /// The summary `compare` prints.
+    pub words: String,
+    /// The command's exit status: 0 no discrepancy, 1 discrepancies.
+    pub exit_code: i32,
+}
+
+/// `tallyscope compare OFFICIAL OBSERVED <flags…>` without writing: the tables and the
+/// summary it would write, from the command line's own parser and functions.
+pub fn compare(official: &Path, observed: &Path, flags: &[String]) -> Result<Compared> {
+    let (o, b) = (official.display().to_string(), observed.display().to_string());
+    let mut argv: Vec<&str> = vec!["compare", &o, &b, "--quiet", "--no-chart"];
+    argv.extend(flags.iter().map(String::as_str));
+    let Command::Compare(args) = parse(&argv)? else { unreachable!("parsed as compare") };
+    let (ing, obs, c) = cli::compare::compute(&args)?;
+    let e = &ing.election;
+    let mut discrepancies = Vec::new();
+    crate::export::compare::write_discrepancies(&c, e, &mut discrepancies).map_err(|er| Error::io("<memory>", er))?;
+    let mut stations = Vec::new();
+    crate::export::compare::write_stations(&c, e, &mut stations).map_err(|er| Error::io("<memory>", er))?;
+    Ok(Compared {
+        discrepancies,
+        stations,
+        summary: crate::export::compare::summary(&c, e, &obs).to_string(),
+        words: crate::compare::words::summary(&c, e),
+        exit_code: c.exit_code(),
+    })
 }
 
 #[cfg(test)]

@@ -150,11 +150,21 @@ fn analyze(py: Python<'_>, election: &Election, flags: Vec<String>) -> PyResult<
 }
 
 /// Simulates an election with the options of `tallyscope simulate <flags>`; returns the
-/// protocols and the ground truth as CSV text, and the summary.
+/// protocols, the ground truth and (with `--observers`) the observers' records as CSV
+/// text, and the summary.
 #[pyfunction]
-fn simulate<'py>(py: Python<'py>, flags: Vec<String>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, String)> {
-    let (p, t, s) = py.detach(|| api::simulate(&flags)).map_err(errors::to_py)?;
-    Ok((PyBytes::new(py, &p), PyBytes::new(py, &t), s))
+fn simulate<'py>(py: Python<'py>, flags: Vec<String>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, String)> {
+    let s = py.detach(|| api::simulate(&flags)).map_err(errors::to_py)?;
+    Ok((PyBytes::new(py, &s.protocols), PyBytes::new(py, &s.truth), s.observed.map(|o| PyBytes::new(py, &o)), s.summary))
+}
+
+/// Compares official results with observers' records (`tallyscope compare OFFICIAL
+/// OBSERVED <flags>`): discrepancies and stations as CSV text, summary JSON, the printed
+/// summary and the exit status.
+#[pyfunction]
+fn compare<'py>(py: Python<'py>, official: PathBuf, observed: PathBuf, flags: Vec<String>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, String, String, i32)> {
+    let c = py.detach(|| api::compare(&official, &observed, &flags)).map_err(errors::to_py)?;
+    Ok((PyBytes::new(py, &c.discrepancies), PyBytes::new(py, &c.stations), c.summary, c.words, c.exit_code))
 }
 
 #[pymodule]
@@ -167,6 +177,7 @@ fn _tallyscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_csv, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     errors::register(m)?;
     Ok(())
 }

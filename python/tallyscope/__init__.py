@@ -40,7 +40,9 @@ __all__ = [
     "read",
     "analyze",
     "simulate",
+    "compare",
     "Election",
+    "Comparison",
     "Analysis",
     "TallyscopeError",
     "InputError",
@@ -410,7 +412,9 @@ def simulate(
     leader_share: float | None = None,
     invalid: float | None = None,
     fraud: Sequence[str] = (),
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    observers: float | None = None,
+    observer_kind: Literal["copy", "minimum", "sample"] | None = None,
+) -> tuple[pl.DataFrame, ...]:
     """Simulate a national election with injected fraud (``tallyscope simulate``).
 
     Returns ``(protocols, truth)``: the protocols, one row per station (what
@@ -418,7 +422,9 @@ def simulate(
     ``fraud`` takes the command line's specs, e.g. ``["stuffing:0.05:0.3",
     "transfer:0.03:0.3"]`` (``tallyscope simulate --help`` lists the kinds). ``None`` takes
     the command line's default: 10,000 stations, 5 candidates, 20 regions, seed 1,
-    turnout 0.55, leader share 0.60, invalid 0.015.
+    turnout 0.55, leader share 0.60, invalid 0.015. With ``observers=F`` (a fraction of
+    the stations) it returns ``(protocols, truth, observed)``: what observers recorded
+    there (``observer_kind`` ``copy``, ``minimum`` or ``sample``), for :func:`compare`.
     """
     flags: list[str] = []
     for flag, value in (
@@ -430,6 +436,8 @@ def simulate(
         ("--turnout", turnout),
         ("--leader-share", leader_share),
         ("--invalid", invalid),
+        ("--observers", observers),
+        ("--observer-kind", observer_kind),
     ):
         if value is not None:
             flags += [flag, str(value)]
@@ -437,5 +445,62 @@ def simulate(
         fraud = [fraud]
     for f in fraud:
         flags += ["--fraud", str(f)]
-    protocols, truth, _summary = _native.simulate(flags)
-    return pl.read_csv(protocols, infer_schema_length=None), pl.read_csv(truth, infer_schema_length=None)
+    protocols, truth, observed, _summary = _native.simulate(flags)
+    out = (pl.read_csv(protocols, infer_schema_length=None), pl.read_csv(truth, infer_schema_length=None))
+    if observed is not None:
+        out += (pl.read_csv(observed, infer_schema_length=None),)
+    return out
+
+
+class Comparison:
+    """Official results against observers' records (``tallyscope compare``), returned by
+    :func:`compare`: :attr:`discrepancies` (one row per station × field that differs),
+    :attr:`stations` (one row per joined station), :attr:`summary` (``summary.json``:
+    the join accounting, votes moved from whom to whom, the PVT estimate),
+    :attr:`exit_code` (the command's: 0 no discrepancy, 1 discrepancies); ``str()`` is
+    the summary the command prints."""
+
+    def __init__(self, discrepancies: bytes, stations: bytes, summary: str, words: str, exit_code: int) -> None:
+        self.discrepancies: pl.DataFrame = pl.read_csv(discrepancies, infer_schema_length=None)
+        self.stations: pl.DataFrame = pl.read_csv(stations, infer_schema_length=None)
+        self.summary: dict[str, Any] = json.loads(summary)
+        self.exit_code = exit_code
+        self._words = words
+
+    def __str__(self) -> str:
+        return self._words
+
+    def __repr__(self) -> str:
+        return f"<tallyscope.Comparison: {self.stations.height:,} joined stations, {self.discrepancies.height:,} differing figures>"
+
+
+def compare(
+    official: str | os.PathLike[str],
+    observed: str | os.PathLike[str],
+    *,
+    observed_as: Literal["copy", "minimum", "sample"] | None = None,
+    join: Sequence[str] | None = None,
+    observed_column: Sequence[str] | None = None,
+    observed_mapping: str | os.PathLike[str] | None = None,
+    normalise_keys: bool = False,
+    strata: str | None = None,
+    confidence: float | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+) -> Comparison:
+    """Compare official results with observers' records, station by station
+    (``tallyscope compare OFFICIAL OBSERVED``; the keywords are its flags, ``join`` and
+    ``observed_column`` as lists of ``"LEFT=RIGHT"``). Both are files: save a DataFrame
+    with ``df.write_csv(path)`` first, so that messages name a file and line."""
+    for x in (official, observed):
+        if not isinstance(x, (str, os.PathLike)):
+            raise TypeError(f"compare() reads files; got {type(x).__name__} (save it with df.write_csv(path) first)")
+    flags: list[str] = []
+    for flag, value in (("--observed-as", observed_as), ("--strata", strata), ("--confidence", confidence), ("--mapping", mapping), ("--observed-mapping", observed_mapping)):
+        if value is not None:
+            flags += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
+    for flag, values in (("--join", join), ("--observed-column", observed_column)):
+        for v in _names(values) or []:
+            flags += [flag, v]
+    if normalise_keys:
+        flags.append("--normalise-keys")
+    return Comparison(*_native.compare(os.fspath(official), os.fspath(observed), flags))

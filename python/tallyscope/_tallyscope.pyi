@@ -80,5 +80,8 @@ def read_csv(
 def analyze(election: Election, flags: list[str]) -> Analysis:
     """Analyses with the options of `tallyscope analyze FILE <flags>`."""
 
-def simulate(flags: list[str]) -> tuple[bytes, bytes, str]:
-    """`tallyscope simulate <flags>`: protocols and truth as CSV text, and the summary."""
+def simulate(flags: list[str]) -> tuple[bytes, bytes, bytes | None, str]:
+    """`tallyscope simulate <flags>`: protocols, truth and (with --observers) observed records as CSV text, and the summary."""
+
+def compare(official: str | PathLike[str], observed: str | PathLike[str], flags: list[str]) -> tuple[bytes, bytes, str, str, int]:
+    """`tallyscope compare OFFICIAL OBSERVED <flags>`: discrepancies and stations as CSV text, summary.json, the printed summary, the exit status."""

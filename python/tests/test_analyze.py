@@ -135,3 +135,24 @@ def test_russia_2018_integer_excess_as_the_cli(cli, tmp_path):
     # Kobak, Shpilkin & Pshenichnikov (2018): 1,708.8 excess, sd 116.5
     assert round(got["either"]["excess"]) == 1709 and round(got["either"]["sd"]) == 117
     assert a.stations.height == 97_699
+
+
+def test_compare_as_the_cli(tmp_path, cli):
+    protocols, truth, observed = ts.simulate(2000, seed=3, fraud=["transfer:0.05:0.3"], observers=0.2, observer_kind="copy")
+    assert observed.height == 400
+    off, obs = tmp_path / "election.csv", tmp_path / "election.observed.csv"
+    protocols.write_csv(off)
+    observed.write_csv(obs)
+    c = ts.compare(off, obs)
+    r = cli("compare", off, obs, "--out", tmp_path / "cmp", "--no-chart", "-q")
+    assert r.returncode == c.exit_code == 1
+    assert c.summary == json.loads((tmp_path / "cmp" / "summary.json").read_text())
+    assert c.discrepancies.equals(pl.read_csv(tmp_path / "cmp" / "discrepancies.csv", infer_schema_length=None))
+    assert c.stations.height == 400
+    # the stations whose published figures differ are falsified ones (the simulator knows)
+    differing = set(c.discrepancies.get_column("station").cast(pl.String))
+    seen = set(observed.get_column("station").cast(pl.String))
+    falsified = set(truth.filter(pl.col("fraud").is_not_null()).get_column("station").cast(pl.String))
+    assert len(differing) > 10 and differing == falsified & seen
+    with pytest.raises(TypeError, match="write_csv"):
+        ts.compare(protocols, obs)
