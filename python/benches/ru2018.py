@@ -10,6 +10,8 @@ tables) and Python (`ts.analyze(FILE)`, then the same folder written with
 """
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -43,10 +45,18 @@ with tempfile.TemporaryDirectory() as tmp:
     print(f"stations.csv identical: {same}")
 print(f"median: CLI {statistics.median(cli):.2f} s, Python analyze {statistics.median(py_analyze):.2f} s, Python analyze + folder {statistics.median(py_total):.2f} s "
       f"({100 * (statistics.median(py_total) / statistics.median(cli) - 1):+.0f}% against the CLI)")
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 for name in ["stations", "tests", "commissions", "regions", "violations"]:
-    times = []
+    times, cpus = [], []
     for _ in range(5):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu()
         df = a._table(name)
         times.append(time.perf_counter() - t)
-    print(f"{name} to polars: {df.height:,} rows x {df.width} columns, median {1000 * statistics.median(times):.1f} ms (min {1000 * min(times):.1f})")
+        cpus.append(cpu() - c)
+    print(f"{name} to polars: {df.height:,} rows x {df.width} columns, wall median {1000 * statistics.median(times):.0f} ms "
+          f"(min {1000 * min(times):.0f}), CPU median {1000 * statistics.median(cpus):.0f} ms")
