@@ -4,6 +4,7 @@
 //! Every stage is a library call; the `tallyscope` binary is a thin layer in [`cli`].
 
 pub mod analysis;
+pub mod api;
 pub mod calibrate;
 pub mod checks;
 pub mod cli;

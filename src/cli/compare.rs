@@ -141,6 +141,32 @@ pub fn observed_options(
 }
 
 pub fn run(args: Args) -> Result<i32> {
+    let (ing, obs, c) = compute(&args)?;
+    let e = &ing.election;
+    let mut files = crate::export::compare::write_all(&args.out, &c, e, &obs)?;
+    if !args.no_chart {
+        files.extend(crate::render::compare::write(&c, e, &args.out)?);
+    }
+    if !args.quiet {
+        for (n, w) in &c.unmatched_columns {
+            eprintln!("tallyscope: {}: column \"{n}\" not compared: {w}", obs.file);
+        }
+        for b in &c.bad_cells {
+            eprintln!("tallyscope: {}:{}: column \"{}\": value \"{}\": {} (left out)", obs.file, b.line, b.column, b.value, b.message);
+        }
+        for n in &obs.notes {
+            eprintln!("tallyscope: {}: note: {n}", obs.file);
+        }
+        eprint!("{}", compare::words::summary(&c, e));
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("wrote {}", names.join(", "));
+    }
+    Ok(c.exit_code())
+}
+
+/// Reads both files, joins and compares them (what [`run`] writes out; the library
+/// facade [`crate::api::compare`] returns it).
+pub fn compute(args: &Args) -> Result<(crate::ingest::Ingested, compare::Observed, compare::Comparison)> {
     if !(args.confidence > 0.5 && args.confidence < 1.0) {
         return Err(Error::usage(format!("--confidence {}: expected a probability between 0.5 and 1, e.g. 0.95", args.confidence)));
     }
@@ -184,23 +210,5 @@ pub fn run(args: Args) -> Result<i32> {
         )));
     }
     let c = compare::compare(e, &obs, &j, &compare::Options { mode: args.observed_as, strata, confidence: args.confidence })?;
-    let mut files = crate::export::compare::write_all(&args.out, &c, e, &obs)?;
-    if !args.no_chart {
-        files.extend(crate::render::compare::write(&c, e, &args.out)?);
-    }
-    if !args.quiet {
-        for (n, w) in &c.unmatched_columns {
-            eprintln!("tallyscope: {}: column \"{n}\" not compared: {w}", obs.file);
-        }
-        for b in &c.bad_cells {
-            eprintln!("tallyscope: {}:{}: column \"{}\": value \"{}\": {} (left out)", obs.file, b.line, b.column, b.value, b.message);
-        }
-        for n in &obs.notes {
-            eprintln!("tallyscope: {}: note: {n}", obs.file);
-        }
-        eprint!("{}", compare::words::summary(&c, e));
-        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("wrote {}", names.join(", "));
-    }
-    Ok(c.exit_code())
+    Ok((ing, obs, c))
 }

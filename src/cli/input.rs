@@ -176,27 +176,34 @@ impl InputArgs {
     /// Reads the file as an election: refuses a file that stacks several rounds or
     /// races unless `--where` picked one (`inspect` reads it anyway, to show them).
     pub fn load(&self) -> Result<Ingested> {
-        let ing = ingest::load(&self.file, &self.options()?)?;
-        ing.ensure_one_election()?;
-        if let Some(hint) = super::inspect::looks_long(&ing) {
-            eprintln!("tallyscope: {}: warning: this file looks long (one row per station × candidate), read as wide it has one \"candidate\": {hint}", ing.report.file);
-        }
-        if ing.election.candidates.is_empty() {
-            return Err(crate::error::InputError::new(
-                &ing.report.file,
-                "no candidate columns: after the protocol lines and hierarchy, no column of vote counts is left \
-                 (`inspect` shows what each column was taken for); name them with --candidates COL1,COL2,…",
-            )
-            .line(1)
-            .into());
-        }
-        Ok(ing)
+        analysable(ingest::load(&self.file, &self.options()?)?)
     }
 
     /// Reads the file as it is, several rounds or races included (for `inspect`).
     pub fn load_any(&self) -> Result<Ingested> {
         ingest::load(&self.file, &self.options()?)
     }
+}
+
+/// An election read from any source, refused when it cannot be analysed as one: a file
+/// that stacks several rounds or races with none picked, or one without candidate
+/// columns; warns when a long file was read as wide. Shared by [`InputArgs::load`] and
+/// the library facade ([`crate::api`]) so both say the same.
+pub fn analysable(ing: Ingested) -> Result<Ingested> {
+    ing.ensure_one_election()?;
+    if let Some(hint) = super::inspect::looks_long(&ing) {
+        eprintln!("tallyscope: {}: warning: this file looks long (one row per station × candidate), read as wide it has one \"candidate\": {hint}", ing.report.file);
+    }
+    if ing.election.candidates.is_empty() {
+        return Err(crate::error::InputError::new(
+            &ing.report.file,
+            "no candidate columns: after the protocol lines and hierarchy, no column of vote counts is left \
+             (`inspect` shows what each column was taken for); name them with --candidates COL1,COL2,…",
+        )
+        .line(1)
+        .into());
+    }
+    Ok(ing)
 }
 
 /// Prints the reader's notes (sheet chosen, title rows skipped, …) and the row
