@@ -71,6 +71,9 @@ fn score_is_the_sum_of_its_reasons() {
         assert!((s.score - sum).abs() < 1e-9, "station {}: score {} vs {sum}", s.station, s.score);
         let (shown, k) = shown(&s.reasons());
         assert!((s.score - shown).abs() <= 0.05 * k as f64 + 0.05 + 1e-9, "station {}: score {} shown {shown}: {}", s.station, s.score, s.reasons());
+        // "; " separates reasons: no reason's own text contains it (one part per piece).
+        let parts = if s.reasons().is_empty() { 0 } else { s.reasons().split("; ").count() };
+        assert_eq!(parts, s.evidence.len() + usize::from(s.minor_points >= 0.05), "station {}: {}", s.station, s.reasons());
         let inherited: f64 = s.evidence.iter().filter(|e| matches!(e.kind, rank::Kind::Commission | rank::Kind::Region)).map(|e| e.points).sum();
         assert!(inherited <= s.inherited_points + 1e-9);
     }

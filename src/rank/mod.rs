@@ -505,7 +505,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
             (Some((zn, tn)), None) => Some((zn, format!("against the nation: {tn}"))),
             (Some((zn, tn)), Some(Some((zc, tc)))) => {
                 let label = class_label.get(c).map(String::as_str).unwrap_or("");
-                Some((zn.min(zc), format!("against the nation: {tn}; and against stations of its size nationwide ({label}): {tc} (counted at the weaker)")))
+                Some((zn.min(zc), format!("against the nation: {tn}, and against stations of its size nationwide ({label}): {tc} (counted at the weaker)")))
             }
             _ => None,
         };
@@ -653,7 +653,7 @@ fn identical_protocols(e: &Election, groups: &[checks::IdenticalGroup], out: &mu
             let twin = g.members.iter().copied().find(|&x| x != i).expect("two members") as usize;
             out[i as usize].add(Kind::Identical, pts, || {
                 format!(
-                    "identical vote vector ({} votes) to station {} of the same commission (line {}; chance match p = {})",
+                    "identical vote vector ({} votes) to station {} of the same commission (line {}, chance match p = {})",
                     g.total,
                     e.station[twin],
                     e.line[twin],
