@@ -144,16 +144,17 @@ fn power_of_integer_test_against_rounding() {
 }
 
 /// The ranking's power as the calibrate routine measures it, end to end (battery +
-/// ranking) on small elections of 8,000 stations: 0.910 measured (min 0.855); 0.943
-/// (min 0.925) before stations carried their commission's displacement and their
-/// departure from the nation (rank::displacement): the chance points of clean
-/// commissions are the price of finding commissions falsified throughout
-/// (tests/rank_references.rs). tests/rank.rs asserts 0.92 on 40,000 stations (0.932);
+/// ranking) on small elections of 8,000 stations: 0.899 measured (min 0.834) since
+/// commissions are measured against the clean side of their region (0.910, min 0.855,
+/// before; 0.943, min 0.925, before stations carried their commission's displacement
+/// and their departure from the nation, rank::displacement): the chance points of clean
+/// commissions are the price of finding commissions falsified at 0.3–0.5 of the stations
+/// (tests/rank_references.rs). tests/rank.rs asserts 0.90 on 40,000 stations (0.912);
 /// smaller commissions give noisier peer medians, hence the lower bound here.
 #[test]
 fn ranking_auc_for_stuffing() {
     let k = power_of("stuffing:0.05:0.3");
-    assert!(k.auc.mean >= 0.90, "stuffing AUC {:.3} (min {:.3})", k.auc.mean, k.auc.min);
+    assert!(k.auc.mean >= 0.88, "stuffing AUC {:.3} (min {:.3})", k.auc.mean, k.auc.min);
 }
 
 /// Quantile of a vector (sorted in place).

@@ -44,13 +44,13 @@ fn clean_flag_rate() {
 
 #[test]
 fn auc_per_kind() {
-    // Measured 0.932 for stuffing and 0.869 for integer since stations also carry their
-    // commission's displacement and their departure from the nation (rank_references):
-    // chance points of a clean station's commission and region add to every score, the
-    // price of finding commissions falsified throughout (0.49 -> 0.79-0.85 AUC). Were
-    // 0.95+ and 0.929.
+    // Measured 0.912 for stuffing since commissions are measured against the clean side
+    // of their region (0.932 before; 0.95+ before stations carried their commission's
+    // displacement at all): chance points of a clean station's commission add to every
+    // score, the price of finding commissions falsified at 0.4-0.5 of the stations
+    // (transfer-commissions:0.5 AUC 0.57-0.61 -> 0.74-0.76, rank_references).
     for (spec, min_auc) in [
-        ("stuffing:0.05:0.3", 0.92),
+        ("stuffing:0.05:0.3", 0.90),
         ("extreme:0.01:0.95", 0.95),
         // Landings weighed above a one-in-ten baseline (rank::INTEGER_BASELINE_POINTS):
         // measured 0.869 here (0.929 before the commission and nation evidence; 0.84 when

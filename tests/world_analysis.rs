@@ -21,18 +21,22 @@ fn poland_2020_raises_no_false_alarms() {
     for round in ["round1", "round2"] {
         let Some(a) = analyse(&format!("poland-2020-pres/{round}-wyniki_gl_na_kand_po_obwodach_utf8.csv.zip")) else { return };
         // Flagged on statistical evidence: a broken protocol (arithmetic beyond a counting
-        // slip) is a published fact worth an observer's look, not a false alarm, so it
-        // is counted apart. The PKW's own figures break the ballot balance by more than
-        // a slip at about 0.5% of stations. The issue asks at most 0.5% flagged on
-        // statistical evidence; measured: 0.53% on round 1 and 0.43% on round 2 (the
-        // bound below is the measurement, not the goal: the issue stays open on it).
+        // slip) is a fact that `check` reports, not a statistical alarm, so it is counted
+        // apart (stations.csv lists it as "broken: …" among the reasons, and a station
+        // flagged by it alone has less than the threshold left without it). The PKW's own
+        // figures break the ballot balance by more than a slip at about 0.5% of stations.
+        // The issue asks at most 0.5% flagged on statistical evidence. Measured: round 1
+        // 111 of 27,225 (0.41%), round 2 57 of 27,227 (0.21%), since a station's departure
+        // from the nation counts only when stations of its size depart too (before:
+        // 145, 0.53%, and 117, 0.43%).
         let statistical = |s: &tallyscope::rank::StationScore| {
             s.score - s.evidence.iter().filter(|e| e.kind == tallyscope::rank::Kind::Arithmetic).map(|e| e.points).sum::<f64>()
         };
         let flagged = a.stations_ranked.iter().filter(|s| s.flagged && statistical(s) >= a.flag_threshold).count();
+        eprintln!("{round}: {flagged} of {} stations flagged on statistical evidence", a.stations);
         assert!(
-            flagged as f64 <= 0.006 * a.stations as f64,
-            "{round}: {flagged} of {} stations flagged on statistical evidence (at most about 0.5% on a clean election)",
+            flagged as f64 <= 0.005 * a.stations as f64,
+            "{round}: {flagged} of {} stations flagged on statistical evidence (at most 0.5% on a clean election)",
             a.stations
         );
         let all = a.stations_ranked.iter().filter(|s| s.flagged).count();
