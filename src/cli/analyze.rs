@@ -107,20 +107,24 @@ pub struct Args {
     /// below that the last-but-one digit is not uniform by arithmetic alone).
     #[arg(long)]
     pub penultimate: bool,
-    /// Score at which a station is flagged (default 3.2: about 0.1% of the stations of
-    /// clean simulated elections; each point is a factor 10 in improbability).
+    /// Score at which a station is flagged (default 5.5: the 0.999 quantile of clean
+    /// simulated scores, so at most about 0.1% of a clean election's stations; 0.00–0.02%
+    /// measured; each point is a factor 10 in improbability).
     #[arg(long, value_name = "SCORE")]
     pub flag_threshold: Option<f64>,
     /// Clean elections simulated with this file's own stations, hierarchy and spreads, to
     /// measure each test's type-I rate at α = 0.05 and print it beside the p-value; a
     /// test rejecting more than 8% of them (and significantly more than 5%) is "not
     /// applicable here" and gives no evidence to the ranking. Default: as many replicates
-    /// as about 1.4 s on 2 cores allows, at most 200 (36 on Russia 2018's 97,699 stations
-    /// and 8 candidates; skipped with a note above about 1.2 million station-candidates).
-    /// 200 on Russia 2018 takes about 7 s.
+    /// as 80 million station-draws allow, at most 200 (200 on Russia 2018's 97,699
+    /// stations; skipped with a note above 666,666 stations, where 30 would not fit).
     #[arg(long, value_name = "R")]
     pub calibration_reps: Option<usize>,
-    /// Skip that calibration even if --calibration-reps is given.
+    /// Skip the clean replicates even if --calibration-reps is given: the tests' type-I
+    /// rates and the clean baselines of the estimates without a p-value (fingerprint
+    /// f_i/f_e, skewness, kurtosis, correlations, Sobyanin's slope: on Russia 2018 about
+    /// 6 CPU-s, mostly the fingerprint's refits). Shpilkin's headline keeps its own clean
+    /// baseline (20 replicates, under 0.5 s).
     #[arg(long)]
     pub no_calibration: bool,
     /// Also print the top N stations and commissions with their reasons.
@@ -277,6 +281,8 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         flag_threshold: args.flag_threshold,
         calibration_reps: if args.no_calibration { 0 } else { args.calibration_reps.unwrap_or(analysis::AUTO_REPS) },
         include_abroad: args.include_abroad,
+        baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::REPLICATES },
+        fingerprint_baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::FINGERPRINT_REPLICATES },
         ..Default::default()
     })
 }
