@@ -12,6 +12,7 @@
 //! against the share of stations it flags on clean simulated elections (about 0.1%).
 //! Broken protocol arithmetic is at most **some**: clean elections have clerical slips.
 
+use super::html::capitalise;
 use super::reading;
 use crate::analysis::Analysis;
 use crate::export::thousands;
@@ -138,9 +139,9 @@ fn integer(a: &Analysis) -> Option<Finding> {
     let r = a.nation("integer.either")?;
     let strength = if r.not_applicable() { Strength::NotApplicable } else { r.p.map(Strength::of_p).unwrap_or(Strength::NotApplicable) };
     let shows = if strength == Strength::NotApplicable {
-        format!("{}. {}.", capital(&reading::reading(r)), reading::verdict(r))
+        format!("{}. {}.", capitalise(&reading::reading(r)), reading::verdict(r))
     } else {
-        format!("{} (p = {}).", capital(&reading::reading(r)), p_text(r))
+        format!("{} (p = {}).", capitalise(&reading::reading(r)), p_text(r))
     };
     Some(Finding {
         title: "Round percentages".into(),
@@ -174,7 +175,7 @@ fn digits(a: &Analysis, family: &str, title: &str, chart: Chart, can: &str, cann
     Some(Finding {
         title: title.into(),
         strength: group(&rs),
-        shows: format!("{} (against each station's exact binomial null, which allows for small counts).", capital(&parts.join("; "))),
+        shows: format!("{} (against each station's exact binomial null, which allows for small counts).", capitalise(&parts.join("; "))),
         can_mean: can.into(),
         cannot_mean: cannot.into(),
         chart: Some(chart),
@@ -308,14 +309,6 @@ pub fn findings(a: &Analysis) -> Vec<Finding> {
 
 fn pct(x: f64) -> String {
     if x > 0.0 && x < 0.001 { format!("{:.2}%", 100.0 * x) } else { format!("{:.1}%", 100.0 * x) }
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
