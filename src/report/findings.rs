@@ -251,7 +251,7 @@ fn ranking(a: &Analysis) -> Finding {
         title: "Stations and commissions out of line".into(),
         strength,
         shows: format!(
-            "{} of {} stations ({}) are flagged by the ranking; clean simulated elections flag about 0.1%.{top}",
+            "{} of {} stations ({}) are flagged by the ranking; clean simulated elections flag at most about 0.1% (0.00–0.02% measured).{top}",
             thousands(k as u64),
             thousands(n as u64),
             pct(share)

@@ -402,7 +402,7 @@ fn ranking_section(a: &Analysis, b: &mut Vec<Block>) {
     let e = a.election();
     b.push(Block::Heading(2, "Stations and commissions to look at".into()));
     b.push(Block::Note(format!(
-        "Scores add named evidence, each piece worth −log10 of a one-sided p-value; a station is flagged at a score of {} or more (about 0.1% of stations of clean simulated elections). Evidence to look into, not a verdict: honest stations can be unusual. Full lists: stations.csv, commissions.csv, regions.csv.",
+        "Scores add named evidence, each piece worth −log10 of a one-sided p-value; a station is flagged at a score of {} or more (at most about 0.1% of the stations of clean simulated elections; 0.00–0.02% measured). Evidence to look into, not a verdict: honest stations can be unusual. Full lists: stations.csv, commissions.csv, regions.csv.",
         rank::FLAG_THRESHOLD
     )));
     let flagged = a.stations_ranked.iter().filter(|s| s.flagged).count();
