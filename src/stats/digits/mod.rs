@@ -346,6 +346,41 @@ fn exact_of(cx: &Ctx, members: &[usize]) -> ExactUnit {
         .unwrap_or_else(|| ExactUnit::new(k))
 }
 
+/// Whether a unit has any count the digit tests read (units without are left out).
+fn has_counts(t: &Tally) -> bool {
+    t.last.iter().any(|h| h.iter().sum::<u64>() > 0) || !t.turnout.is_empty()
+}
+
+/// The random streams of the commissions' resampled nulls start here (the regions' at 0).
+const COMMISSION_STREAMS: u64 = 1 << 24;
+
+/// The digit results of commission `u` (the brief battery), its exact null in `tu`.
+fn commission_unit(cx: &Ctx, tu: &Tally, u: usize, members: &[usize], names: &[String]) -> Vec<TestResult> {
+    let o = cx.o;
+    let rs = if o.unit_draws > 0 {
+        let ro = ResampleOptions { draws: o.unit_draws, jitter_sd: o.resample.jitter_sd, seed: o.resample.seed ^ ((COMMISSION_STREAMS + u as u64) << 20) };
+        resampled_set(cx, members, &ro)
+    } else {
+        Vec::new()
+    };
+    unit_results(cx, tu, &format!("commission:{}", names[u]), COMMISSION_STREAMS + u as u64 + 1, &rs, true)
+}
+
+/// The region (unit of the first level) of every unit of `level`, through the levels'
+/// parents; `None` where a parent is missing.
+fn region_of_units(e: &Election, level: usize) -> Option<Vec<usize>> {
+    let l = e.levels.get(level)?;
+    (0..l.n_units())
+        .map(|u| {
+            let mut unit = u;
+            for k in (1..=level).rev() {
+                unit = *e.levels[k].parent.get(unit)? as usize;
+            }
+            (unit < e.levels[0].n_units()).then_some(unit)
+        })
+        .collect()
+}
+
 fn tally_counts(cx: &Ctx, units: usize, unit_of: &dyn Fn(usize) -> usize) -> Vec<Tally> {
     let k = cx.e.votes.len();
     let mut t: Vec<Tally> = (0..units).map(|_| Tally::new(k)).collect();
@@ -719,9 +754,56 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
     // nation
     // The exact nulls are additive over stations: with regions, one pass per region and
     // the nation as their sum (one binomial walk per station and count in all).
-    let region_exact: Option<Vec<ExactUnit>> = match e.levels.first() {
-        Some(l) if o.regions => Some(exact_units(&cx, l.n_units(), &|i| l.code[i] as usize)),
-        _ => None,
+    // Commissions (the lowest level above stations) hang under one region each: their
+    // exact nulls are computed first, one commission at a time within each region, and
+    // summed in commission order into the region's, which the nation sums in turn — one
+    // binomial walk per station and count for all three scopes (was two: a pass for the
+    // regions and another for the commissions), and only the commissions being worked on
+    // hold one (Russia's 2,700 would be 80 MB).
+    let comm_level = e.levels.len().checked_sub(1).filter(|&l| l >= 1 && o.commissions && o.regions);
+    let regions_of = comm_level.and_then(|cl| region_of_units(e, cl));
+    let mut commission_results: Option<Vec<TestResult>> = None;
+    let region_exact: Option<Vec<ExactUnit>> = match (e.levels.first(), comm_level, &regions_of) {
+        (Some(rl), Some(cl), Some(region_of)) => {
+            let l = &e.levels[cl];
+            let mut by_region: Vec<Vec<(usize, Tally)>> = (0..rl.n_units()).map(|_| Vec::new()).collect();
+            for (u, t) in tally_counts(&cx, l.n_units(), &|i| l.code[i] as usize).into_iter().enumerate() {
+                by_region[region_of[u]].push((u, t));
+            }
+            let members = members_of(&cx, l.n_units(), &|i| l.code[i] as usize);
+            let names = e.scope_labels(cl);
+            let k = e.votes.len();
+            let per_region: Vec<(ExactUnit, Vec<(usize, Vec<TestResult>)>)> = by_region
+                .into_par_iter()
+                .map(|comms| {
+                    let mut acc = ExactUnit::new(k);
+                    let mut res = Vec::new();
+                    for (u, mut tu) in comms {
+                        tu.exact = exact_of(&cx, &members[u]);
+                        acc.merge(&tu.exact);
+                        if has_counts(&tu) {
+                            res.push((u, commission_unit(&cx, &tu, u, &members[u], &names)));
+                        }
+                    }
+                    (acc, res)
+                })
+                .collect();
+            let mut res: Vec<(usize, Vec<TestResult>)> = Vec::new();
+            let mut exact = Vec::with_capacity(per_region.len());
+            for (x, r) in per_region {
+                exact.push(x);
+                res.extend(r);
+            }
+            res.sort_by_key(|(u, _)| *u);
+            let mut flat: Vec<TestResult> = res.into_iter().flat_map(|(_, r)| r).collect();
+            fill_q_by_test(&mut flat);
+            commission_results = Some(flat);
+            Some(exact)
+        }
+        _ => match e.levels.first() {
+            Some(l) if o.regions => Some(exact_units(&cx, l.n_units(), &|i| l.code[i] as usize)),
+            _ => None,
+        },
     };
     let mut nat = tally_counts(&cx, 1, &|_| 0);
     nat[0].exact = match &region_exact {
@@ -743,8 +825,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         let Some(l) = e.levels.get(level) else { return Vec::new() };
         let units = l.n_units();
         // Regions have their exact nulls already (summed into the nation); other levels
-        // get each unit's as its results are taken, so that only the units being worked
-        // on hold one (Russia's 2,700 commissions' would be 80 MB).
+        // get each unit's as its results are taken.
         let (t, lazy) = match (level, region_exact.take()) {
             (0, Some(x)) => {
                 let mut t = tally_counts(&cx, units, &|i| l.code[i] as usize);
@@ -761,7 +842,7 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         let mut res: Vec<TestResult> = t
             .into_par_iter()
             .enumerate()
-            .filter(|(_, tu)| tu.last.iter().any(|h| h.iter().sum::<u64>() > 0) || !tu.turnout.is_empty())
+            .filter(|(_, tu)| has_counts(tu))
             .map(|(u, mut tu)| {
                 if lazy {
                     tu.exact = exact_of(&cx, &members[u]);
@@ -785,7 +866,11 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
     };
     let regions = if o.regions { unit_run(0, "region", 0, false) } else { Vec::new() };
     // Commissions: the lowest level above stations, as the integer test's.
-    let commissions = if o.commissions && e.levels.len() >= 2 { unit_run(e.levels.len() - 1, "commission", 1 << 24, true) } else { Vec::new() };
+    let commissions = match commission_results {
+        Some(r) => r,
+        None if o.commissions && e.levels.len() >= 2 => unit_run(e.levels.len() - 1, "commission", COMMISSION_STREAMS, true),
+        None => Vec::new(),
+    };
     Ok(DigitReport {
         candidates: e.candidates.clone(),
         focus: e.candidates[focus].clone(),
