@@ -10,7 +10,9 @@ Each run, alternating: the CLI (`analyze FILE --out DIR --no-charts --format csv
 which reads, analyses and writes its tables; timed as a whole process, start-up
 included) and Python (`ts.analyze(FILE)`, which reads and analyses, then the same folder
 written with `.report(DIR, formats=["csv"], charts=False)`; timed in this process, after
-`import tallyscope`). Wall and CPU time of each (the CLI's CPU from the rusage of its
+`import tallyscope`), and the same Python as a whole process (`python -c "import
+tallyscope as ts; …"`, interpreter start-up and imports included, like the CLI's).
+Wall and CPU time of each (the CLI's CPU from the rusage of its
 process), medians, and the load average before and after: the machine is shared, so
 read the numbers beside the load. Then each table's conversion to a DataFrame
 (`Analysis._table`, what `a.stations` etc. do on first use: columns built in Rust,
@@ -25,6 +27,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import sys
 
 import tallyscope as ts
 
@@ -56,7 +60,8 @@ py_kw = "" if reps is None else f", calibration_reps={reps}"
 print(f"CLI:    {args.cli} analyze {args.file} --out DIR --no-charts --format csv -q {' '.join(cli_flags)}".rstrip())
 print(f"Python: a = ts.analyze({args.file!r}{py_kw}); a.report(DIR, formats=['csv'], charts=False)")
 print(f"before: {load()}", flush=True)
-cli, cli_cpu, py_analyze, py_total, py_cpu = [], [], [], [], []
+py_code = f"import tallyscope as ts; ts.analyze({args.file!r}{py_kw}).report(__import__('sys').argv[1], formats=['csv'], charts=False)"
+cli, cli_cpu, py_analyze, py_total, py_cpu, py_proc, py_proc_cpu = [], [], [], [], [], [], []
 with tempfile.TemporaryDirectory() as tmp:
     for r in range(args.runs):
         t, c = time.perf_counter(), cpu(resource.RUSAGE_CHILDREN)
@@ -69,9 +74,14 @@ with tempfile.TemporaryDirectory() as tmp:
         a.report(f"{tmp}/py", formats=["csv"], charts=False)
         py_total.append(time.perf_counter() - t)
         py_cpu.append(cpu() - c)
+        t, c = time.perf_counter(), cpu(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", py_code, f"{tmp}/proc"], check=True, capture_output=True)
+        py_proc.append(time.perf_counter() - t)
+        py_proc_cpu.append(cpu(resource.RUSAGE_CHILDREN) - c)
         print(
             f"run {r + 1}: CLI {cli[-1]:.2f} s ({cli_cpu[-1]:.2f} CPU-s); Python analyze {py_analyze[-1]:.2f} s, "
-            f"with the same folder written {py_total[-1]:.2f} s ({py_cpu[-1]:.2f} CPU-s)",
+            f"with the same folder written {py_total[-1]:.2f} s ({py_cpu[-1]:.2f} CPU-s); "
+            f"as a whole process {py_proc[-1]:.2f} s ({py_proc_cpu[-1]:.2f} CPU-s)",
             flush=True,
         )
     same = Path(f"{tmp}/cli/stations.csv").read_bytes() == Path(f"{tmp}/py/stations.csv").read_bytes()
@@ -79,7 +89,9 @@ with tempfile.TemporaryDirectory() as tmp:
 print(
     f"median of {args.runs}: CLI {med(cli):.2f} s wall, {med(cli_cpu):.2f} CPU-s; Python analyze {med(py_analyze):.2f} s, "
     f"analyze + folder {med(py_total):.2f} s wall, {med(py_cpu):.2f} CPU-s: "
-    f"Python / CLI = {med(py_total) / med(cli):.2f} wall, {med(py_cpu) / med(cli_cpu):.2f} CPU"
+    f"Python / CLI = {med(py_total) / med(cli):.2f} wall, {med(py_cpu) / med(cli_cpu):.2f} CPU; "
+    f"Python as a whole process {med(py_proc):.2f} s wall, {med(py_proc_cpu):.2f} CPU-s: "
+    f"/ CLI = {med(py_proc) / med(cli):.2f} wall, {med(py_proc_cpu) / med(cli_cpu):.2f} CPU"
 )
 print(f"after:  {load()}", flush=True)
 
