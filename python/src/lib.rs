@@ -1,12 +1,14 @@
 //! `tallyscope._tallyscope`: the compiled half of the Python package. It converts and
 //! nothing else: every computation is the library's ([`tallyscope::api`], the same
 //! functions the command line calls), run with the GIL released; result tables go to
-//! polars as Arrow IPC stream bytes (`arrow.rs`); errors become Python exceptions with
-//! the command line's messages (`errors.rs`). The Python half is `tallyscope/__init__.py`.
+//! polars as Arrow record batches through the Arrow PyCapsule interface, without a
+//! copy (`arrow.rs`); errors become Python exceptions with the command line's messages
+//! (`errors.rs`). The Python half is `tallyscope/__init__.py`.
 
 mod arrow;
 mod errors;
 
+use arrow::Table;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -33,14 +35,14 @@ impl Election {
     fn inspect_json(&self, py: Python<'_>) -> String {
         py.detach(|| api::inspect_json(&Ingested { election: (*self.election).clone(), report: self.report.clone() }))
     }
-    /// The protocol checks' violations, as Arrow IPC stream bytes.
-    fn check_ipc<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = py.detach(|| {
+    /// The protocol checks' violations, as an Arrow table.
+    fn check(&self, py: Python<'_>) -> PyResult<Table> {
+        let batch = py.detach(|| {
             let r = tallyscope::checks::run(&self.election);
             let t = api::violations(&self.election, &r);
-            arrow::ipc(api::Typed { columns: t.columns.into_iter().map(|c| (c.name, api::Cells::from_values(c.values))).collect() })
+            arrow::batch(api::Typed { columns: t.columns.into_iter().map(|c| (c.name, api::Cells::from_values(c.values))).collect() })
         });
-        Ok(PyBytes::new(py, &errors::arrow(bytes)?))
+        Ok(Table::new(errors::arrow(batch)?))
     }
     /// Stations read.
     #[getter]
@@ -68,19 +70,21 @@ struct Analysis {
 #[pymethods]
 impl Analysis {
     /// One result table (`tests`, `stations`, `commissions`, `regions`, `violations`) as
-    /// Arrow IPC stream bytes.
-    fn table_ipc<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = py.detach(|| {
+    /// an Arrow table (`pl.DataFrame(table)` imports it without a copy). With
+    /// `TALLYSCOPE_PHASES` set, prints how long its columns and its Arrow arrays took.
+    fn table(&self, py: Python<'_>, name: &str) -> PyResult<Table> {
+        let batch = py.detach(|| {
             let t0 = std::time::Instant::now();
             let t = api::typed_table(&self.a, name);
             let t1 = t0.elapsed();
-            let r = t.map(arrow::ipc);
+            let r = t.map(arrow::batch);
             if std::env::var_os("TALLYSCOPE_PHASES").is_some() {
                 eprintln!("table {name}: columns {:.3} s, arrow {:.3} s", t1.as_secs_f64(), (t0.elapsed() - t1).as_secs_f64());
             }
             r
-        }).map_err(errors::to_py)?;
-        Ok(PyBytes::new(py, &errors::arrow(bytes)?))
+        })
+        .map_err(errors::to_py)?;
+        Ok(Table::new(errors::arrow(batch)?))
     }
     /// `summary.json` as JSON text.
     fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
@@ -173,6 +177,7 @@ fn _tallyscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CHARTS", tallyscope::render::Chart::ALL.iter().map(|c| c.key()).collect::<Vec<_>>())?;
     m.add_class::<Election>()?;
     m.add_class::<Analysis>()?;
+    m.add_class::<Table>()?;
     m.add_function(wrap_pyfunction!(read_path, m)?)?;
     m.add_function(wrap_pyfunction!(read_csv, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;

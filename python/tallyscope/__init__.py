@@ -123,7 +123,7 @@ class Election:
         control relation: ``line`` in the source, ``station``, the hierarchy, ``rule``,
         ``relation``, ``left``, ``right``, ``gap`` (null for relations between stations),
         ``other_station``, ``other_line``."""
-        return pl.read_ipc_stream(self._e.check_ipc())
+        return pl.DataFrame(self._e.check())
 
     def __repr__(self) -> str:
         return f"<tallyscope.Election {self.source}: {self.stations:,} stations, {len(self.candidates)} candidates>"
@@ -245,7 +245,9 @@ class Analysis:
         self.election = election
 
     def _table(self, name: str) -> pl.DataFrame:
-        return pl.read_ipc_stream(self._a.table_ipc(name))
+        # The Rust table's Arrow buffers, taken over by polars through the Arrow C
+        # stream interface: no serialisation and no copy.
+        return pl.DataFrame(self._a.table(name))
 
     @cached_property
     def tests(self) -> pl.DataFrame:

@@ -25,6 +25,18 @@ class InputError(TallyscopeError):
 class UsageError(TallyscopeError):
     """An option or keyword that cannot work as given."""
 
+class Table:
+    """A result table built in Rust: one Arrow record batch, exported without a copy
+    through the Arrow PyCapsule interface (`pl.DataFrame(table)`, `pyarrow.table(table)`)."""
+
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """An Arrow C stream of the table's one record batch, in a PyCapsule."""
+
 class Election:
     """Protocols read (a station table and how it was read)."""
 
@@ -36,8 +48,8 @@ class Election:
     def source(self) -> str: ...
     def inspect_json(self) -> str:
         """`tallyscope inspect --json`, as JSON text."""
-    def check_ipc(self) -> bytes:
-        """The violations table as Arrow IPC stream bytes."""
+    def check(self) -> Table:
+        """The violations table, as an Arrow table."""
 
 class Analysis:
     """An analysis of one election."""
@@ -46,8 +58,8 @@ class Analysis:
     def stations(self) -> int: ...
     @property
     def leader(self) -> str | None: ...
-    def table_ipc(self, name: str) -> bytes:
-        """`tests`, `stations`, `commissions`, `regions` or `violations` as Arrow IPC stream bytes."""
+    def table(self, name: str) -> Table:
+        """`tests`, `stations`, `commissions`, `regions` or `violations`, as an Arrow table."""
     def summary_json(self) -> str:
         """`summary.json` as JSON text."""
     def text(self) -> str:

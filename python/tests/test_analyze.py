@@ -156,3 +156,25 @@ def test_compare_as_the_cli(tmp_path, cli):
     assert len(differing) > 10 and differing == falsified & seen
     with pytest.raises(TypeError, match="write_csv"):
         ts.compare(protocols, obs)
+
+
+def test_tables_come_over_as_arrow(election_csv):
+    """The tables cross into polars through the Arrow PyCapsule interface: the same
+    Rust table exports any number of times, a DataFrame outlives its Analysis, and an
+    export nobody imports is released with its capsule."""
+    a = ts.analyze(election_csv[1], calibration_reps=0)
+    t = a._a.table("stations")
+    assert len(t) == t.num_rows == 3000 and t.column_names[:2] == ["rank", "station"]
+    assert "3000 rows" in repr(t)
+    first, second = pl.DataFrame(t), pl.DataFrame(t)
+    assert first.equals(second) and first.equals(a.stations)
+    capsule = t.__arrow_c_stream__()
+    assert type(capsule).__name__ == "PyCapsule"
+    del capsule  # never imported: released here
+    notes = a._a.table("tests")
+    del a, t
+    df = pl.DataFrame(notes)
+    assert df.schema["notes"] == pl.List(pl.String) and df.height > 0
+    assert first.get_column("reasons").list.len().sum() > 0
+    with pytest.raises(ts.UsageError, match="no table"):
+        ts.analyze(election_csv[1], calibration_reps=0)._table("nothing")
