@@ -117,6 +117,10 @@ pub fn plot(a: &Analysis, kind: &str, path: &Path) -> Result<()> {
 /// Text cells laid end to end: cell `k` is `data[offsets[k]..offsets[k + 1]]`
 /// (Arrow's large-string layout, so the bindings hand it over without a copy per cell);
 /// `valid[k]` is false for a null cell (`valid` empty: none is null).
+///
+/// Invariant the Python bindings rely on (they skip Arrow's UTF-8 validation): `data` is
+/// valid UTF-8, built only by appending whole `&str`s; `offsets` starts at 0, never
+/// decreases, ends at `data.len()` and falls on the boundaries between those strings.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlatText {
     pub data: Vec<u8>,
