@@ -292,7 +292,7 @@ pub fn typed_stations(a: &Analysis) -> Typed {
     push("leader_share_pct", Cells::Values(Values::Float(order.iter().map(|&i| s(i).share.map(|x| 100.0 * x)).collect())));
     push("score", Cells::Values(Values::Float(order.iter().map(|&i| Some(s(i).score)).collect())));
     push("flagged", Cells::Values(Values::Bool(order.iter().map(|&i| Some(s(i).flagged)).collect())));
-    push("reasons", Cells::Lists(FlatLists::build(order, |&i, out| split_reasons(&s(i).reasons()).into_iter().for_each(&mut *out))));
+    push("reasons", Cells::Lists(FlatLists::build(order, |&i, out| s(i).for_each_reason(&mut *out))));
     Typed { columns }
 }
 
