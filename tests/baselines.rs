@@ -22,7 +22,7 @@ fn observed_with_baselines(e: &tallyscope::Election, seed: u64, fp_reps: usize) 
     if fp_reps > 0 {
         rows.extend(fingerprint::analyze(e, &fingerprint::Selection::default(), &fo).expect("fit").test_results("nation"));
     }
-    let o = baselines::Options { reps: baselines::REPLICATES, fingerprint_reps: fp_reps, seed, fingerprint: (fp_reps > 0).then_some(fo), leader: None };
+    let o = baselines::Options { reps: baselines::REPLICATES, fingerprint_reps: fp_reps, seed, fingerprint: (fp_reps > 0).then_some(fo), mixture_reps: 0, mixture: None, leader: None };
     let b = baselines::run(e, &o).expect("baselines ran");
     b.apply(&mut rows);
     (rows, b)

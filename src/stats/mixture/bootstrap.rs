@@ -40,7 +40,7 @@ fn sd(v: &[f64]) -> f64 {
 /// start: the estimate; α refitted unless fixed), percentile intervals. Replicate `b`
 /// draws from ChaCha8 seeded by `(seed, b)`; replicates run one after another (each fit
 /// is parallel inside), so the result is the same for any number of threads.
-pub(super) fn bootstrap(d: &Data, est: &Params, grid: &Grid, o: &MixtureOptions) -> MixtureBootstrap {
+pub(super) fn bootstrap(d: &Data, est: &Params, cen: &em::Centres, grid: &Grid, o: &MixtureOptions) -> MixtureBootstrap {
     let m = d.len();
     let mut samples = Vec::with_capacity(o.bootstrap);
     let mut converged = 0;
@@ -50,7 +50,7 @@ pub(super) fn bootstrap(d: &Data, est: &Params, grid: &Grid, o: &MixtureOptions)
         let idx: Vec<usize> = (0..m).map(|_| rng.random_range(0..m)).collect();
         let sub = d.subset(&idx);
         let mut pre = em::Pre::new(&sub, grid, est.alpha);
-        let r = em::run(&sub, &mut pre, *est, grid, &em, em.max_iter);
+        let r = em::run(&sub, &mut pre, *est, cen.clone(), grid, &em, em.max_iter);
         converged += usize::from(r.converged);
         samples.push((r.params.f_i, r.params.f_e, r.params.alpha));
     }

@@ -12,6 +12,9 @@ const CHUNK: usize = 2048;
 /// (`log J − log t₀(1 − t₀) − log s₀(1 − s₀)`). Typically 15–20 of the 45 components are
 /// feasible (extreme fraud cannot produce a station at 55% turnout); f32 values.
 pub(super) struct Pre {
+    /// Clean-centre group of each station ([`Data::group`]; all 0 when not assigned).
+    pub(super) group: Vec<u32>,
+    pub(super) groups: usize,
     /// Station `i`'s entries are `off[i]..off[i + 1]`.
     pub(super) off: Vec<u32>,
     pub(super) k: Vec<u8>,
@@ -49,7 +52,9 @@ impl Pre {
             })
             .collect();
         let total: usize = parts.iter().map(|p| p.1.len()).sum();
-        let mut pre = Pre { off: Vec::with_capacity(n + 1), k: Vec::with_capacity(total), lt: Vec::with_capacity(total), ls: Vec::with_capacity(total), c: Vec::with_capacity(total) };
+        let group = if d.group.len() == n { d.group.clone() } else { vec![0; n] };
+        let groups = group.iter().map(|&g| g as usize + 1).max().unwrap_or(1);
+        let mut pre = Pre { group, groups, off: Vec::with_capacity(n + 1), k: Vec::with_capacity(total), lt: Vec::with_capacity(total), ls: Vec::with_capacity(total), c: Vec::with_capacity(total) };
         pre.off.push(0);
         let mut acc = 0u32;
         for (cnt, k, lt, ls, c) in parts {
@@ -76,25 +81,48 @@ impl Pre {
 pub(super) struct Sums {
     pub(super) loglik: f64,
     pub(super) r: [f64; K],
-    pub(super) st: f64,
     pub(super) stt: f64,
-    pub(super) ss: f64,
     pub(super) sss: f64,
+    /// Per clean-centre group: Σ r·logit t⁰, Σ r·logit s⁰, stations.
+    pub(super) gt: Vec<f64>,
+    pub(super) gs: Vec<f64>,
+    pub(super) gn: Vec<f64>,
 }
 
 impl Sums {
-    fn zero() -> Sums {
-        Sums { loglik: 0.0, r: [0.0; K], st: 0.0, stt: 0.0, ss: 0.0, sss: 0.0 }
+    fn zero(groups: usize) -> Sums {
+        Sums { loglik: 0.0, r: [0.0; K], stt: 0.0, sss: 0.0, gt: vec![0.0; groups], gs: vec![0.0; groups], gn: vec![0.0; groups] }
     }
     fn add(&mut self, o: &Sums) {
         self.loglik += o.loglik;
         for k in 0..K {
             self.r[k] += o.r[k];
         }
-        self.st += o.st;
         self.stt += o.stt;
-        self.ss += o.ss;
         self.sss += o.sss;
+        for g in 0..self.gt.len() {
+            self.gt[g] += o.gt[g];
+            self.gs[g] += o.gs[g];
+            self.gn[g] += o.gn[g];
+        }
+    }
+}
+
+/// The clean centres of the groups (regions), as offsets from the national `τ`, `ν`
+/// (module docs, "Regions' clean centres").
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Centres {
+    pub tau: Vec<f64>,
+    pub nu: Vec<f64>,
+}
+
+impl Centres {
+    pub(super) fn zero(groups: usize) -> Centres {
+        Centres { tau: vec![0.0; groups], nu: vec![0.0; groups] }
+    }
+    #[inline]
+    fn at(&self, g: u32) -> (f64, f64) {
+        (self.tau.get(g as usize).copied().unwrap_or(0.0), self.nu.get(g as usize).copied().unwrap_or(0.0))
     }
 }
 
@@ -111,13 +139,15 @@ fn constants(p: &Params, grid: &Grid) -> [f64; K] {
 /// its entries), returns its log-likelihood. Entries more than 40 below the station's
 /// largest term get responsibility 0 (e⁻⁴⁰ ≈ 4·10⁻¹⁸ of it).
 #[inline]
-fn station(pre: &Pre, i: usize, p: &Params, lc: &[f64; K], r: &mut [f64; K]) -> f64 {
+fn station(pre: &Pre, i: usize, p: &Params, cen: &Centres, lc: &[f64; K], r: &mut [f64; K]) -> f64 {
     let (it, is) = (1.0 / p.sigma_tau, 1.0 / p.sigma_nu);
+    let (dt, ds) = cen.at(pre.group[i]);
+    let (tau, nu) = (p.tau + dt, p.nu + ds);
     let (a, b) = (pre.off[i] as usize, pre.off[i + 1] as usize);
     let mut m = f64::NEG_INFINITY;
     for (j, e) in (a..b).enumerate() {
-        let zt = (pre.lt[e] as f64 - p.tau) * it;
-        let zs = (pre.ls[e] as f64 - p.nu) * is;
+        let zt = (pre.lt[e] as f64 - tau) * it;
+        let zs = (pre.ls[e] as f64 - nu) * is;
         let l = pre.c[e] as f64 + lc[pre.k[e] as usize] - 0.5 * (zt * zt + zs * zs);
         r[j] = l;
         if l > m {
@@ -141,25 +171,27 @@ fn station(pre: &Pre, i: usize, p: &Params, lc: &[f64; K], r: &mut [f64; K]) -> 
 }
 
 /// One E-step pass over all stations (parallel, fixed-order reduction).
-pub(super) fn e_step(pre: &Pre, p: &Params, grid: &Grid) -> Sums {
+pub(super) fn e_step(pre: &Pre, p: &Params, cen: &Centres, grid: &Grid) -> Sums {
     let lc = constants(p, grid);
     let n = pre.len();
     let parts: Vec<Sums> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|ci| {
-            let mut s = Sums::zero();
+            let mut s = Sums::zero(pre.groups);
             let mut r = [0.0; K];
             for i in ci * CHUNK..((ci + 1) * CHUNK).min(n) {
-                s.loglik += station(pre, i, p, &lc, &mut r);
+                s.loglik += station(pre, i, p, cen, &lc, &mut r);
+                let g = pre.group[i] as usize;
+                s.gn[g] += 1.0;
                 let a = pre.off[i] as usize;
                 for (j, e) in (a..pre.off[i + 1] as usize).enumerate() {
                     let w = r[j];
                     if w > 0.0 {
                         s.r[pre.k[e] as usize] += w;
                         let (x, y) = (pre.lt[e] as f64, pre.ls[e] as f64);
-                        s.st += w * x;
+                        s.gt[g] += w * x;
                         s.stt += w * x * x;
-                        s.ss += w * y;
+                        s.gs[g] += w * y;
                         s.sss += w * y * y;
                     }
                 }
@@ -167,7 +199,7 @@ pub(super) fn e_step(pre: &Pre, p: &Params, grid: &Grid) -> Sums {
             s
         })
         .collect();
-    let mut total = Sums::zero();
+    let mut total = Sums::zero(pre.groups);
     for s in &parts {
         total.add(s);
     }
@@ -175,8 +207,8 @@ pub(super) fn e_step(pre: &Pre, p: &Params, grid: &Grid) -> Sums {
 }
 
 /// The observed-data log-likelihood at `p` (one pass).
-pub(super) fn log_lik(pre: &Pre, p: &Params, grid: &Grid) -> f64 {
-    e_step(pre, p, grid).loglik
+pub(super) fn log_lik(pre: &Pre, p: &Params, cen: &Centres, grid: &Grid) -> f64 {
+    e_step(pre, p, cen, grid).loglik
 }
 
 /// Golden-section maximum of `f` on `[a, b]`.
@@ -205,13 +237,27 @@ pub(super) fn golden_max(f: &dyn Fn(f64) -> f64, mut a: f64, mut b: f64, tol: f6
 
 /// The M-step from one pass's sums: closed form for the mixture weights and the clean
 /// logit-normals, a one-dimensional maximisation for θ (`α` is updated apart).
-pub(super) fn m_step(s: &Sums, p: &Params, grid: &Grid, n: f64) -> Params {
+pub(super) fn m_step(s: &Sums, p: &Params, cen: &Centres, grid: &Grid, n: f64) -> (Params, Centres) {
     let ri: f64 = s.r[1..1 + GRID_INCREMENTAL].iter().sum();
     let re: f64 = s.r[1 + GRID_INCREMENTAL..].iter().sum();
-    let tau = s.st / n;
-    let nu = s.ss / n;
-    let sigma_tau = (s.stt / n - tau * tau).max(1e-8).sqrt().max(1e-3);
-    let sigma_nu = (s.sss / n - nu * nu).max(1e-8).sqrt().max(1e-3);
+    // Each group's centre is its responsibility-weighted mean of the clean logits (every
+    // station's responsibilities sum to 1); the national τ, ν their station-weighted mean;
+    // the spread is around the group centres.
+    let tau = s.gt.iter().sum::<f64>() / n;
+    let nu = s.gs.iter().sum::<f64>() / n;
+    let (mut bt, mut bs) = (0.0, 0.0);
+    let mut next = cen.clone();
+    for g in 0..s.gn.len() {
+        if s.gn[g] > 0.0 {
+            let (mt, ms) = (s.gt[g] / s.gn[g], s.gs[g] / s.gn[g]);
+            bt += s.gt[g] * mt;
+            bs += s.gs[g] * ms;
+            next.tau[g] = mt - tau;
+            next.nu[g] = ms - nu;
+        }
+    }
+    let sigma_tau = ((s.stt - bt) / n).max(1e-8).sqrt().max(1e-3);
+    let sigma_nu = ((s.sss - bs) / n).max(1e-8).sqrt().max(1e-3);
     // θ maximises Σ_g R_g log π_g(θ) (the magnitude's share of the complete-data
     // log-likelihood), on the log scale.
     let theta = if ri > 1e-9 {
@@ -224,7 +270,7 @@ pub(super) fn m_step(s: &Sums, p: &Params, grid: &Grid, n: f64) -> Params {
     } else {
         p.theta
     };
-    Params { tau, sigma_tau, nu, sigma_nu, f_i: ri / n, f_e: re / n, theta, alpha: p.alpha }
+    (Params { tau, sigma_tau, nu, sigma_nu, f_i: ri / n, f_e: re / n, theta, alpha: p.alpha }, next)
 }
 
 /// Settings of the EM.
@@ -244,7 +290,7 @@ pub struct EmOptions {
 
 impl Default for EmOptions {
     fn default() -> Self {
-        EmOptions { max_iter: 1000, tol: 1e-8, start_iter: 12, alpha: None, squarem: true }
+        EmOptions { max_iter: 400, tol: 1e-8, start_iter: 12, alpha: None, squarem: true }
     }
 }
 
@@ -252,6 +298,7 @@ impl Default for EmOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmRun {
     pub params: Params,
+    pub centres: Centres,
     pub loglik: f64,
     pub iterations: usize,
     pub converged: bool,
@@ -262,7 +309,7 @@ pub struct EmRun {
 /// `Q(α) = Σ_ik r_ik [log φ(t⁰_ik(α), s⁰_ik(α)) + log J_ik(α)]` over the fraud components
 /// with `r_ik > 10⁻⁶` (the clean component does not depend on α); `pre` is rebuilt at the
 /// new α and the step kept only if the observed log-likelihood rose.
-fn alpha_step(d: &Data, pre: &mut Pre, p: &mut Params, grid: &Grid, first: bool) {
+fn alpha_step(d: &Data, pre: &mut Pre, p: &mut Params, cen: &Centres, grid: &Grid, first: bool) {
     if p.f_i + p.f_e < 1e-6 {
         return;
     }
@@ -272,7 +319,7 @@ fn alpha_step(d: &Data, pre: &mut Pre, p: &mut Params, grid: &Grid, first: bool)
         .with_min_len(CHUNK)
         .flat_map_iter(|i| {
             let mut r = [0.0; K];
-            station(pre, i, p, &lc, &mut r);
+            station(pre, i, p, cen, &lc, &mut r);
             let a = pre.off[i] as usize;
             (a..pre.off[i + 1] as usize)
                 .enumerate()
@@ -292,7 +339,9 @@ fn alpha_step(d: &Data, pre: &mut Pre, p: &mut Params, grid: &Grid, first: bool)
                 ch.iter()
                     .map(|&(i, k, r)| {
                         let x = grid.x[k as usize];
-                        r * log_density(d.turnout[i as usize], d.share[i as usize], x, x.powf(a), p).max(-1e6)
+                        let (dt, ds) = cen.at(pre.group[i as usize]);
+                        let q = Params { tau: p.tau + dt, nu: p.nu + ds, ..*p };
+                        r * log_density(d.turnout[i as usize], d.share[i as usize], x, x.powf(a), &q).max(-1e6)
                     })
                     .sum::<f64>()
             })
@@ -300,12 +349,12 @@ fn alpha_step(d: &Data, pre: &mut Pre, p: &mut Params, grid: &Grid, first: bool)
             .iter()
             .sum()
     };
-    let cur = log_lik(pre, p, grid);
+    let cur = log_lik(pre, p, cen, grid);
     // the whole range the first time, then around the current α
     let (lo, hi) = if first { (ALPHA_RANGE.0.ln(), ALPHA_RANGE.1.ln()) } else { ((p.alpha.ln() - 0.5).max(ALPHA_RANGE.0.ln()), (p.alpha.ln() + 0.5).min(ALPHA_RANGE.1.ln())) };
     let a = golden_max(&q, lo, hi, 0.01).exp();
     let cand = Pre::new(d, grid, a);
-    if log_lik(&cand, &Params { alpha: a, ..*p }, grid) > cur {
+    if log_lik(&cand, &Params { alpha: a, ..*p }, cen, grid) > cur {
         *pre = cand;
         p.alpha = a;
     }
@@ -327,7 +376,10 @@ fn from_vec(v: &[f64; 7], alpha: f64) -> Option<Params> {
 /// along their differences, one stabilising EM step; an extrapolation that lowers the
 /// log-likelihood is dropped for the plain second step). α, when fitted, is updated at
 /// convergence (at most 5 times) and the EM resumed while it moves by more than 1%.
-pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, grid: &Grid, o: &EmOptions, iters: usize) -> EmRun {
+pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, mut cen: Centres, grid: &Grid, o: &EmOptions, iters: usize) -> EmRun {
+    if cen.tau.len() != pre.groups {
+        cen = Centres::zero(pre.groups);
+    }
     let n = d.len() as f64;
     let mut it = 0;
     let mut converged = false;
@@ -335,16 +387,16 @@ pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, grid: &Grid, o: &EmOpt
     let mut last = f64::NEG_INFINITY;
     while it < iters {
         // one SQUAREM cycle
-        let s0 = e_step(pre, &p, grid);
-        let p1 = m_step(&s0, &p, grid, n);
-        let s1 = e_step(pre, &p1, grid);
-        let p2 = m_step(&s1, &p1, grid, n);
+        let s0 = e_step(pre, &p, &cen, grid);
+        let (p1, c1) = m_step(&s0, &p, &cen, grid, n);
+        let s1 = e_step(pre, &p1, &c1, grid);
+        let (p2, c2) = m_step(&s1, &p1, &c1, grid, n);
         it += 2;
         let (v0, v1, v2) = (to_vec(&p), to_vec(&p1), to_vec(&p2));
         let r: Vec<f64> = (0..7).map(|j| v1[j] - v0[j]).collect();
         let v: Vec<f64> = (0..7).map(|j| v2[j] - 2.0 * v1[j] + v0[j]).collect();
         let (rr, vv) = (r.iter().map(|x| x * x).sum::<f64>(), v.iter().map(|x| x * x).sum::<f64>());
-        let mut next = p2;
+        let mut next = (p2, c2);
         let mut ll_next = s1.loglik;
         if vv > 0.0 && rr > 0.0 && o.squarem {
             let a = -(rr / vv).sqrt();
@@ -354,10 +406,10 @@ pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, grid: &Grid, o: &EmOpt
                     ext[j] = v0[j] - 2.0 * a * r[j] + a * a * v[j];
                 }
                 if let Some(pe) = from_vec(&ext, p.alpha) {
-                    let se = e_step(pre, &pe, grid);
+                    let se = e_step(pre, &pe, &next.1, grid);
                     it += 1;
                     if se.loglik.is_finite() && se.loglik >= s1.loglik {
-                        next = m_step(&se, &pe, grid, n);
+                        next = m_step(&se, &pe, &next.1, grid, n);
                         ll_next = se.loglik;
                     }
                 }
@@ -365,12 +417,12 @@ pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, grid: &Grid, o: &EmOpt
         }
         let gain = ll_next - last.max(s0.loglik);
         last = ll_next;
-        p = next;
+        (p, cen) = next;
         if gain.abs() < o.tol * n {
             if o.alpha.is_none() && alpha_steps < 5 {
                 alpha_steps += 1;
                 let before = p.alpha;
-                alpha_step(d, pre, &mut p, grid, alpha_steps == 1);
+                alpha_step(d, pre, &mut p, &cen, grid, alpha_steps == 1);
                 if (p.alpha / before).ln().abs() > 0.01 {
                     last = f64::NEG_INFINITY;
                     continue;
@@ -380,31 +432,56 @@ pub(super) fn run(d: &Data, pre: &mut Pre, mut p: Params, grid: &Grid, o: &EmOpt
             break;
         }
     }
-    let loglik = log_lik(pre, &p, grid);
-    EmRun { params: p, loglik, iterations: it, converged }
+    let loglik = log_lik(pre, &p, &cen, grid);
+    EmRun { params: p, centres: cen, loglik, iterations: it, converged }
 }
 
-/// Robust starting values of the clean parameters: the median and scaled MAD of the
-/// observed logits (fraud moves the right tail, the median little).
-pub(super) fn clean_start(d: &Data) -> (f64, f64, f64, f64) {
-    let med_mad = |v: Vec<f64>| crate::rank::median_mad(&v);
-    let (tau, st) = med_mad(d.turnout.iter().map(|&t| logit(t)).collect());
-    let (nu, sn) = med_mad(d.share.iter().map(|&s| logit(s)).collect());
-    (tau, st.max(0.02), nu, sn.max(0.02))
+/// Robust starting values of the clean parameters: the median of the observed logits
+/// per group and nationally, and the scaled MAD of the deviations from the group medians
+/// (fraud moves the right tail, the median little).
+pub(super) fn clean_start(d: &Data) -> (f64, f64, f64, f64, Centres) {
+    let n = d.len();
+    let group = if d.group.len() == n { d.group.clone() } else { vec![0; n] };
+    let groups = group.iter().map(|&g| g as usize + 1).max().unwrap_or(1);
+    let lt: Vec<f64> = d.turnout.iter().map(|&t| logit(t)).collect();
+    let ls: Vec<f64> = d.share.iter().map(|&s| logit(s)).collect();
+    let (tau, _) = crate::rank::median_mad(&lt);
+    let (nu, _) = crate::rank::median_mad(&ls);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups];
+    for (i, &g) in group.iter().enumerate() {
+        members[g as usize].push(i);
+    }
+    let mut cen = Centres::zero(groups);
+    let (mut dt, mut ds) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (g, m) in members.iter().enumerate() {
+        if m.is_empty() {
+            continue;
+        }
+        let (mt, _) = crate::rank::median_mad(&m.iter().map(|&i| lt[i]).collect::<Vec<_>>());
+        let (ms, _) = crate::rank::median_mad(&m.iter().map(|&i| ls[i]).collect::<Vec<_>>());
+        cen.tau[g] = mt - tau;
+        cen.nu[g] = ms - nu;
+        dt.extend(m.iter().map(|&i| lt[i] - mt));
+        ds.extend(m.iter().map(|&i| ls[i] - ms));
+    }
+    let (_, st) = crate::rank::median_mad(&dt);
+    let (_, sn) = crate::rank::median_mad(&ds);
+    (tau, st.max(0.02), nu, sn.max(0.02), cen)
 }
 
 /// The starts: fraud shares and magnitude scale at a spread of values, clean parameters
 /// at [`clean_start`], α at 2 (Klimek et al.'s) unless fixed.
-pub(super) fn starts(d: &Data, n_starts: usize, alpha: Option<f64>) -> Vec<Params> {
-    let (tau, sigma_tau, nu, sigma_nu) = clean_start(d);
+pub(super) fn starts(d: &Data, n_starts: usize, alpha: Option<f64>) -> (Vec<Params>, Centres) {
+    let (tau, sigma_tau, nu, sigma_nu, cen) = clean_start(d);
     let a = alpha.unwrap_or(2.0);
     let fraud = [(0.05, 0.005, 0.15), (0.3, 0.02, 0.3), (0.01, 0.001, 0.08), (0.6, 0.05, 0.2), (0.15, 0.01, 0.5), (0.02, 0.05, 0.1)];
-    fraud
+    let ps = fraud
         .iter()
         .cycle()
         .take(n_starts.max(1))
         .map(|&(f_i, f_e, theta)| Params { tau, sigma_tau, nu, sigma_nu, f_i, f_e, theta, alpha: a })
-        .collect()
+        .collect();
+    (ps, cen)
 }
 
 /// Stations the starts are compared on: an even subsample of larger files.
@@ -426,27 +503,28 @@ pub(super) fn fit_em(d: &Data, grid: &Grid, o: &EmOptions, n_starts: usize) -> (
         d
     };
     let mut pre = Pre::new(ds, grid, a0);
-    let mut best: Option<(f64, Params)> = None;
+    let mut best: Option<(f64, Params, Centres)> = None;
     let mut start_ll = Vec::new();
-    for p0 in starts(d, n_starts, o.alpha) {
-        let r = run(ds, &mut pre, p0, grid, &short, o.start_iter);
+    let (ps, cen0) = starts(d, n_starts, o.alpha);
+    for p0 in ps {
+        let r = run(ds, &mut pre, p0, cen0.clone(), grid, &short, o.start_iter);
         start_ll.push(r.loglik / ds.len() as f64);
         if best.as_ref().is_none_or(|b| r.loglik > b.0) {
-            best = Some((r.loglik, r.params));
+            best = Some((r.loglik, r.params, r.centres));
         }
     }
-    let (_, p) = best.expect("at least one start");
+    let (_, p, cen) = best.expect("at least one start");
     if ds.len() != d.len() {
         pre = Pre::new(d, grid, a0);
     }
-    let mut r = run(d, &mut pre, p, grid, o, o.max_iter);
+    let mut r = run(d, &mut pre, p, cen, grid, o, o.max_iter);
     r.iterations += o.start_iter * n_starts.max(1) * ds.len() / d.len();
     (r, start_ll, pre)
 }
 
 /// Per-station posteriors at `p`: (P(incremental), P(extreme), expected manufactured
 /// votes `N Σ r_k x_k (1 − t₀k)`, expected stolen votes `N Σ r_k x_k^α t₀k (1 − s₀k)`).
-pub(super) fn posteriors(d: &Data, pre: &Pre, p: &Params, grid: &Grid) -> Vec<StationPosterior> {
+pub(super) fn posteriors(d: &Data, pre: &Pre, p: &Params, cen: &Centres, grid: &Grid) -> Vec<StationPosterior> {
     let lc = constants(p, grid);
     let y: Vec<f64> = grid.x.iter().map(|&x| if x == 0.0 { 0.0 } else { x.powf(p.alpha) }).collect();
     (0..d.len())
@@ -454,7 +532,7 @@ pub(super) fn posteriors(d: &Data, pre: &Pre, p: &Params, grid: &Grid) -> Vec<St
         .with_min_len(CHUNK)
         .map(|i| {
             let mut r = [0.0; K];
-            station(pre, i, p, &lc, &mut r);
+            station(pre, i, p, cen, &lc, &mut r);
             let (mut pi, mut pe, mut man, mut sto) = (0.0, 0.0, 0.0, 0.0);
             let a = pre.off[i] as usize;
             for (j, e) in (a..pre.off[i + 1] as usize).enumerate() {
@@ -492,7 +570,7 @@ mod tests {
         let d = Data::from_counts(&dr.registered, &dr.ballots, &dr.ballots, &dr.winner, 1);
         let grid = Grid::new();
         let pre = Pre::new(&d, &grid, p.alpha);
-        let fast = log_lik(&pre, &p, &grid);
+        let fast = log_lik(&pre, &p, &Centres::zero(1), &grid);
         let direct: f64 = (0..d.len()).map(|i| station_log_lik(d.turnout[i], d.share[i], &p, &grid)).sum();
         assert!((fast - direct).abs() < 1e-5 * direct.abs(), "{fast} vs {direct}");
     }
@@ -512,13 +590,14 @@ mod tests {
         let d = Data::from_counts(&dr.registered, &dr.ballots, &dr.ballots, &dr.winner, 1);
         let grid = Grid::new();
         let pre = Pre::new(&d, &grid, 2.0);
-        let mut q = starts(&d, 1, Some(2.0))[0];
+        let (ps, mut c) = starts(&d, 1, Some(2.0));
+        let mut q = ps[0];
         let mut last = f64::NEG_INFINITY;
         for _ in 0..40 {
-            let s = e_step(&pre, &q, &grid);
+            let s = e_step(&pre, &q, &c, &grid);
             assert!(s.loglik >= last - 1e-6 * s.loglik.abs(), "{} < {last}", s.loglik);
             last = s.loglik;
-            q = m_step(&s, &q, &grid, d.len() as f64);
+            (q, c) = m_step(&s, &q, &c, &grid, d.len() as f64);
         }
     }
 }

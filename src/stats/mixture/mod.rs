@@ -20,8 +20,17 @@
 //! independent:
 //!
 //! ```text
-//! logit t⁰ ~ N(τ, σ_τ²),   logit s⁰ ~ N(ν, σ_ν²).
+//! logit t⁰ ~ N(τ_r, σ_τ²),   logit s⁰ ~ N(ν_r, σ_ν²),
 //! ```
+//!
+//! **Regions' clean centres.** `τ_r`, `ν_r` are the centres of the station's region `r`
+//! (regions with at least [`model::MIN_GROUP`] = 50 selected stations; the others pooled
+//! into one), the spreads common. Differences between regions are taken as honest, as in
+//! the clean baselines ([`crate::calibrate::baselines`]): with one national centre a clean
+//! simulated election (region effects of sd 0.35 on the logit) fitted `f_i` = 1.0, the
+//! fraud components serving as the shape of a mixture of regions, and Russia 2011 0.28.
+//! (EFToolkit and eforensics fit one centre, or covariates, per call.) `τ`, `ν` reported
+//! are the station-weighted means of the centres.
 //!
 //! With probability `f_i` the station has **incremental** fraud, with probability `f_e`
 //! **extreme** fraud, else none. Fraud of magnitude `x` manufactures a fraction `x` of the
@@ -33,10 +42,13 @@
 //! t = t⁰ + x (1 − t⁰),     s t = t⁰ s⁰ + x (1 − t⁰) + x^α t⁰ (1 − s⁰).
 //! ```
 //!
-//! Incremental magnitudes are a half-normal of scale `θ` truncated to `(0, 0.7)`;
+//! Incremental magnitudes are a half-normal of scale `θ ≥ 0.1` truncated to `(0.05, 0.7)`
+//! (below 5% of the non-voters fraud is not told apart from the clean spread: with
+//! magnitudes down to 0 and θ free, a clean simulated election fitted `f_i` = 0.41 at
+//! θ = 0.065, along a flat ridge; so `f_i` counts stations falsified at least that much);
 //! extreme magnitudes `1 − |N(0, 0.075)|` truncated to `(0.7, 1)` (eforensics splits
 //! incremental from extreme at `k = 0.7`; Klimek's extreme law). Both are **discretised**
-//! on fixed grids ([`model::GRID_INCREMENTAL`] = 16 midpoints of width 0.044;
+//! on fixed grids ([`model::GRID_INCREMENTAL`] = 16 midpoints of width 0.041;
 //! [`model::GRID_EXTREME`] = 28 points with `1 − x` evenly spaced in `log(1 − x)` from
 //! 5·10⁻⁵ to 0.3, because near `x = 1` the clean values behind a station move with
 //! `log(1 − x)`), the weights `π_g(θ) ∝ exp(−x_g²/2θ²)` and
@@ -62,7 +74,7 @@
 //! each incremental and each extreme grid point) at station `i` is its term of `L_i`
 //! divided by `L_i`. Given them, the complete-data log-likelihood separates:
 //! `f_i = Σ_i Σ_g r_ig / n`, `f_e = Σ_i Σ_h r_ih / n`; the clean parameters are the
-//! responsibility-weighted mean and sd of the reconstructed clean logits
+//! responsibility-weighted means (per region) and pooled sd of the reconstructed clean logits
 //! `logit t⁰_ik`, `logit s⁰_ik` (closed form: the Jacobian does not depend on them); `θ`
 //! maximises `Σ_g R_g log π_g(θ)` (`R_g` the summed responsibilities, a one-dimensional
 //! golden-section search). `α` changes the inversion itself, so it is updated apart, at
@@ -279,24 +291,20 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
         return Err(Error::usage(format!("mixture: {} stations pass the inclusion rules; the fit needs at least {MIN_STATIONS}", d.len())));
     }
     let grid = Grid::new();
-    let (run, start_loglik, pre) = fit_em(d, &grid, &o.em, o.starts);
+    let mut dg = d.clone();
+    dg.assign_groups();
+    let d = &dg;
+    let (run, start_loglik, mut pre) = fit_em(d, &grid, &o.em, o.starts);
     let p = run.params;
-    // The clean model alone: its maximum likelihood is the logit moments.
+    let cen = run.centres.clone();
+    // The clean model alone (f_i = f_e = 0): its maximum likelihood is one EM step from
+    // anywhere (the group means and the pooled spread of the observed logits).
     let loglik_clean = {
-        let (mut st, mut stt, mut ss, mut sss) = (0.0, 0.0, 0.0, 0.0);
-        for i in 0..d.len() {
-            let (a, b) = (logit(d.turnout[i]), logit(d.share[i]));
-            st += a;
-            stt += a * a;
-            ss += b;
-            sss += b * b;
-        }
-        let nf = d.len() as f64;
-        let (tau, nu) = (st / nf, ss / nf);
-        let q = Params { tau, sigma_tau: (stt / nf - tau * tau).max(1e-8).sqrt(), nu, sigma_nu: (sss / nf - nu * nu).max(1e-8).sqrt(), f_i: 0.0, f_e: 0.0, ..p };
-        em::log_lik(&pre, &q, &grid)
+        let q = Params { f_i: 0.0, f_e: 0.0, ..p };
+        let c = em::run(d, &mut pre, q, cen.clone(), &grid, &EmOptions { alpha: Some(p.alpha), squarem: false, ..o.em.clone() }, 4);
+        c.loglik
     };
-    let post = posteriors(d, &pre, &p, &grid);
+    let post = posteriors(d, &pre, &p, &cen, &grid);
     drop(pre);
     let mut stations_out = vec![None; stations];
     let (mut man, mut sto) = (0.0, 0.0);
@@ -307,7 +315,7 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
         man += sp.manufactured as f64;
         sto += sp.stolen as f64;
     }
-    let bootstrap = (o.bootstrap > 0).then(|| bootstrap::bootstrap(d, &p, &grid, o));
+    let bootstrap = (o.bootstrap > 0).then(|| bootstrap::bootstrap(d, &p, &cen, &grid, o));
     // Regions with enough stations, from the nation's estimate, α held at the nation's.
     let mut regions = Vec::new();
     if o.min_region > 0 && !region_names.is_empty() {
@@ -322,12 +330,16 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
             if idx.len() < o.min_region.max(MIN_STATIONS) {
                 continue;
             }
-            let sub = d.subset(idx);
+            let mut sub = d.subset(idx);
+            sub.group.clear();
             let mut pre = Pre::new(&sub, &grid, p.alpha);
-            // two starts: the nation's estimate and this region's own robust clean start
-            let mut best = em::run(&sub, &mut pre, p, &grid, &em_r, em_r.max_iter);
-            let own = em::starts(&sub, 1, Some(p.alpha))[0];
-            let alt = em::run(&sub, &mut pre, own, &grid, &em_r, em_r.max_iter);
+            // two starts: the nation's estimate at this region's centre, and this region's
+            // own robust clean start
+            let (dt, ds) = (cen.tau.get(d.group[idx[0]] as usize).copied().unwrap_or(0.0), cen.nu.get(d.group[idx[0]] as usize).copied().unwrap_or(0.0));
+            let at_region = Params { tau: p.tau + dt, nu: p.nu + ds, ..p };
+            let mut best = em::run(&sub, &mut pre, at_region, em::Centres::zero(1), &grid, &em_r, em_r.max_iter);
+            let (own, c1) = em::starts(&sub, 1, Some(p.alpha));
+            let alt = em::run(&sub, &mut pre, own[0], c1, &grid, &em_r, em_r.max_iter);
             if alt.loglik > best.loglik {
                 best = alt;
             }

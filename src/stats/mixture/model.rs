@@ -7,6 +7,11 @@ use super::*;
 /// Upper end of the incremental magnitudes, lower end of the extreme ones (eforensics'
 /// `k = 0.7`).
 pub const K_SPLIT: f64 = 0.7;
+/// Lower end of the incremental magnitudes: fraud that moves a station by less than 5% of
+/// its non-voters is not told apart from the clean spread (measured: with magnitudes
+/// down to 0 a clean simulated election fitted `f_i` 0.41 at θ 0.065 without converging,
+/// the likelihood flat along `f_i`); `f_i` counts stations falsified at least that much.
+pub const X_MIN: f64 = 0.05;
 /// Grid points of the incremental magnitude on `(0, K_SPLIT)`.
 pub const GRID_INCREMENTAL: usize = 16;
 /// Grid points of the extreme magnitude on `(K_SPLIT, 1)`, equally spaced in `log(1 − x)`
@@ -22,7 +27,7 @@ pub const K: usize = 1 + GRID_INCREMENTAL + GRID_EXTREME;
 /// [`crate::stats::fingerprint::EXTREME_SD`]).
 pub const EXTREME_SD: f64 = crate::stats::fingerprint::EXTREME_SD;
 /// Bounds of the incremental scale θ and of α in the M-step.
-pub const THETA_RANGE: (f64, f64) = (0.02, 2.0);
+pub const THETA_RANGE: (f64, f64) = (0.1, 2.0);
 pub const ALPHA_RANGE: (f64, f64) = (0.25, 8.0);
 
 /// The selected stations as the model sees them.
@@ -38,7 +43,13 @@ pub struct Data {
     pub share: Vec<f64>,
     /// Unit of the top level (region) of each station, `u32::MAX` without one.
     pub region: Vec<u32>,
+    /// Clean-centre group of each station ([`Data::assign_groups`]): its region's when the
+    /// region has at least [`MIN_GROUP`] stations, else one pooled group. Empty: one group.
+    pub group: Vec<u32>,
 }
+
+/// Fewest stations of a region with its own clean centre.
+pub const MIN_GROUP: usize = 50;
 
 impl Data {
     pub fn len(&self) -> usize {
@@ -73,9 +84,38 @@ impl Data {
         d
     }
 
+    /// Gives every region with at least [`MIN_GROUP`] stations its own clean-centre group
+    /// and pools the others (and stations without a region) into one.
+    pub fn assign_groups(&mut self) {
+        let mut count: std::collections::BTreeMap<u32, usize> = Default::default();
+        for &r in &self.region {
+            *count.entry(r).or_default() += 1;
+        }
+        let mut id: std::collections::BTreeMap<u32, u32> = Default::default();
+        let mut next = 0u32;
+        for (&r, &c) in &count {
+            if r != u32::MAX && c >= MIN_GROUP {
+                id.insert(r, next);
+                next += 1;
+            }
+        }
+        let pooled = next;
+        self.group = self.region.iter().map(|r| id.get(r).copied().unwrap_or(pooled)).collect();
+        // no pooled stations: no empty group
+        if !self.group.contains(&pooled) {
+            self.group.iter_mut().for_each(|g| *g = (*g).min(pooled.saturating_sub(1)));
+        }
+    }
+
+    /// Number of clean-centre groups.
+    pub fn groups(&self) -> usize {
+        self.group.iter().map(|&g| g as usize + 1).max().unwrap_or(1)
+    }
+
     /// The stations `idx` (a bootstrap resample or a region).
     pub fn subset(&self, idx: &[usize]) -> Data {
         Data {
+            group: if self.group.is_empty() { Vec::new() } else { idx.iter().map(|&i| self.group[i]).collect() },
             index: idx.iter().map(|&i| self.index[i]).collect(),
             registered: idx.iter().map(|&i| self.registered[i]).collect(),
             turnout: idx.iter().map(|&i| self.turnout[i]).collect(),
@@ -118,7 +158,7 @@ impl Default for Grid {
 }
 
 impl Grid {
-    /// Incremental: midpoints `x_g = (g − ½)·0.7/G`. Extreme: `d_h = 1 − x_h` equally
+    /// Incremental: midpoints `x_g = 0.05 + (g − ½)·0.65/G`. Extreme: `d_h = 1 − x_h` equally
     /// spaced in `log d` from [`EXTREME_D_MIN`] to 0.3, weights the half-normal density of
     /// `d` times `d` (its mass per unit of `log d`). Near `x = 1` the clean turnout behind a
     /// station, `t⁰ = 1 − (1 − t)/d`, moves one for one with `log d` on the logit scale, so
@@ -129,7 +169,7 @@ impl Grid {
         let mut x = [0.0; K];
         let mut log_extreme = [0.0; K];
         for g in 0..GRID_INCREMENTAL {
-            x[1 + g] = (g as f64 + 0.5) * K_SPLIT / GRID_INCREMENTAL as f64;
+            x[1 + g] = X_MIN + (g as f64 + 0.5) * (K_SPLIT - X_MIN) / GRID_INCREMENTAL as f64;
         }
         let mut w = [0.0; GRID_EXTREME];
         let (l0, l1) = (EXTREME_D_MIN.ln(), (1.0 - K_SPLIT).ln());
@@ -270,7 +310,7 @@ pub struct Draw {
 
 /// Draws stations from the model with the given electorates (seeded ChaCha8): clean
 /// `logit t ~ N(τ, σ_τ)`, `logit s ~ N(ν, σ_ν)`; incremental with probability `f_i`,
-/// `x ~ |N(0, θ)|` truncated to `(0, K_SPLIT)` (continuous, not on the grid); extreme with
+/// `x ~ |N(0, θ)|` truncated to `(X_MIN, K_SPLIT)` (continuous, not on the grid); extreme with
 /// probability `f_e`, `x = 1 − |N(0, 0.075)|` truncated to `(K_SPLIT, 1)`; counts
 /// `B = round(N t')`, `W = round(N t' s')` ([`forward`]).
 pub fn draw(p: &Params, registered: &[u32], seed: u64) -> Draw {
@@ -303,7 +343,7 @@ pub fn draw(p: &Params, registered: &[u32], seed: u64) -> Draw {
             loop {
                 let z: f64 = rng.sample(StandardNormal);
                 let x = (z * p.theta).abs();
-                if x > 0.0 && x < K_SPLIT {
+                if x > X_MIN && x < K_SPLIT {
                     break (Class::Incremental, x);
                 }
             }
@@ -332,8 +372,8 @@ mod tests {
     #[test]
     fn grid_by_hand() {
         let g = Grid::new();
-        // incremental midpoints 0.021875, 0.065625, …, 0.678125; extreme 1 − 5e-5 … 0.7
-        assert!((g.x[1] - 0.021875).abs() < 1e-12 && (g.x[GRID_INCREMENTAL] - 0.678125).abs() < 1e-12);
+        // incremental midpoints 0.0703125, 0.1109375, …, 0.6796875; extreme 1 − 5e-5 … 0.7
+        assert!((g.x[1] - 0.0703125).abs() < 1e-12 && (g.x[GRID_INCREMENTAL] - 0.6796875).abs() < 1e-12);
         assert!((g.x[1 + GRID_INCREMENTAL] - 0.99995).abs() < 1e-12 && (g.x[K - 1] - 0.7).abs() < 1e-12);
         let e: f64 = (1 + GRID_INCREMENTAL..K).map(|h| g.log_extreme[h].exp()).sum();
         assert!((e - 1.0).abs() < 1e-12);
