@@ -15,6 +15,13 @@ use std::time::Instant;
 /// them (turnout, leader, integer-percentage excess, anomalous votes, fingerprint fit,
 /// flagged stations, protocol violations).
 ///
+/// Mebane's finite-mixture fraud model runs by default (`--no-mixture` skips it): f_i,
+/// f_e and alpha with bootstrap intervals (`--mixture-bootstrap`) in summary.json
+/// (`mixture`) and tests.csv (`mixture.*`), each station's probabilities of incremental
+/// and extreme fraud with its expected manufactured and stolen votes in stations.csv
+/// (p_incremental, p_extreme, votes_manufactured, votes_stolen), and a "mixture" reason
+/// in the ranking.
+///
 /// Writes into DIR:
 ///   summary.json    what was read, the check summary, every test (integer.either,
 ///                   integer.turnout, integer.leader hold the headline integer-percentage

@@ -746,6 +746,20 @@ mod tests {
         assert!((s - 1.4826).abs() < 1e-12);
     }
 
+    /// The mixture's reason and points by hand: P = 0.93 + 0.0 → 0.5 × −log10(0.07) =
+    /// 0.577 points; P = 0.9999 → capped at MIXTURE_MAX_POINTS.
+    #[test]
+    fn mixture_reason_by_hand() {
+        use crate::stats::mixture::StationPosterior;
+        let m = StationPosterior { p_incremental: 0.93, p_extreme: 0.0, manufactured: 180.4, stolen: 0.3 };
+        assert_eq!(mixture_text(&m), "mixture: P(incremental) = 0.93, about 180 votes manufactured");
+        assert!((mixture_points(&m) - MIXTURE_WEIGHT * -(0.07f64).log10()).abs() < 1e-6);
+        let e = StationPosterior { p_incremental: 0.01, p_extreme: 0.9899, manufactured: 1234.0, stolen: 56.0 };
+        assert_eq!(mixture_text(&e), "mixture: P(extreme) = 0.99, about 1,234 votes manufactured and 56 stolen");
+        assert_eq!(mixture_points(&e), MIXTURE_MAX_POINTS.min(MIXTURE_WEIGHT * 4.0));
+        assert_eq!(mixture_points(&StationPosterior { p_incremental: 0.0, p_extreme: 0.0, manufactured: 0.0, stolen: 0.0 }), 0.0);
+    }
+
     #[test]
     fn auc_by_hand() {
         // positives 0.9, 0.4; negatives 0.5, 0.1, 0.4: pairs won 3 + 1.5 (tie) of 6 → 0.75

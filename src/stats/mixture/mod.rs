@@ -325,7 +325,9 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
                 m.push(k);
             }
         }
-        let em_r = EmOptions { alpha: Some(p.alpha), ..o.em.clone() };
+        // one start (the nation's estimate at the region's centre), at most 150 E-steps:
+        // a region's fit is a description beside the nation's, not worth the nation's cost
+        let em_r = EmOptions { alpha: Some(p.alpha), max_iter: 150, ..o.em.clone() };
         for (r, idx) in members.iter().enumerate() {
             if idx.len() < o.min_region.max(MIN_STATIONS) {
                 continue;
@@ -333,16 +335,9 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
             let mut sub = d.subset(idx);
             sub.group.clear();
             let mut pre = Pre::new(&sub, &grid, p.alpha);
-            // two starts: the nation's estimate at this region's centre, and this region's
-            // own robust clean start
             let (dt, ds) = (cen.tau.get(d.group[idx[0]] as usize).copied().unwrap_or(0.0), cen.nu.get(d.group[idx[0]] as usize).copied().unwrap_or(0.0));
             let at_region = Params { tau: p.tau + dt, nu: p.nu + ds, ..p };
-            let mut best = em::run(&sub, &mut pre, at_region, em::Centres::zero(1), &grid, &em_r, em_r.max_iter);
-            let (own, c1) = em::starts(&sub, 1, Some(p.alpha));
-            let alt = em::run(&sub, &mut pre, own[0], c1, &grid, &em_r, em_r.max_iter);
-            if alt.loglik > best.loglik {
-                best = alt;
-            }
+            let best = em::run(&sub, &mut pre, at_region, em::Centres::zero(1), &grid, &em_r, em_r.max_iter);
             regions.push(RegionFit { region: region_names[r].clone(), n: idx.len(), params: best.params, loglik: best.loglik, converged: best.converged });
         }
     }
