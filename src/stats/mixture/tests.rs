@@ -22,11 +22,11 @@ const CLEAN: Params = Params { tau: 0.2, sigma_tau: 0.35, nu: 0.1, sigma_nu: 0.4
 ///
 /// | f_i | f_e | α | θ | fitted f_i | fitted f_e | fitted α |
 /// | --- | --- | --- | --- | --- | --- | --- |
-/// | 0.10 | 0.01 | 2 | 0.15 | 0.089 | 0.0099 | 2.00 |
+/// | 0.10 | 0.01 | 2 | 0.15 | 0.090 | 0.0099 | 2.00 |
 /// | 0.30 | 0.03 | 1 | 0.20 | 0.329 | 0.0296 | 1.40 |
 /// | 0.05 | 0    | 2 | 0.25 | 0.053 | 0.0000 | 2.01 |
 /// | 0.20 | 0.05 | 3 | 0.30 | 0.163 | 0.0499 | 2.59 |
-/// | 0    | 0    | – | –    | 0.0002 | 0.0000 | (`clean_draw_gives_no_fraud`) |
+/// | 0    | 0    | – | –    | 0.007 | 0.0000 | (`clean_draw_gives_no_fraud`) |
 ///
 /// (Incremental magnitudes are drawn above `X_MIN` = 0.05, as the model defines them.)
 /// Not asserted, measured before `X_MIN`: `f_i = 0.2, f_e = 0.05, α = 3, θ = 0.15` fits `f_i` 0.06–0.09
