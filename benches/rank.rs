@@ -24,7 +24,7 @@ fn bench_one(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallT
         // The period-5 integer run inside the loop, as before it moved beside the battery.
         b.iter(|| {
             let int5 = analysis::integer5(&e, leader);
-            analysis::rank_stage(&e, leader, &a.check_report, a.integer.as_ref(), int5.as_ref(), &a.results, a.calibration.as_ref(), None)
+            analysis::rank_stage(&e, leader, &a.check_report, a.integer.as_ref(), int5.as_ref(), a.mixture.as_ref(), &a.results, a.calibration.as_ref(), None)
         })
     });
 }

@@ -290,6 +290,9 @@ pub fn typed_stations(a: &Analysis) -> Typed {
     push("leader_votes", Cells::Values(Values::Int(order.iter().map(|&i| leader.map(|j| e.votes[j][i] as i64)).collect())));
     push("turnout_pct", Cells::Values(Values::Float(order.iter().map(|&i| s(i).turnout.map(|x| 100.0 * x)).collect())));
     push("leader_share_pct", Cells::Values(Values::Float(order.iter().map(|&i| s(i).share.map(|x| 100.0 * x)).collect())));
+    for (name, f) in crate::export::ranking::MIXTURE_COLUMNS {
+        push(name, Cells::Values(Values::Float(order.iter().map(|&i| a.mixture_at(i).map(f)).collect())));
+    }
     push("score", Cells::Values(Values::Float(order.iter().map(|&i| Some(s(i).score)).collect())));
     push("flagged", Cells::Values(Values::Bool(order.iter().map(|&i| Some(s(i).flagged)).collect())));
     push("reasons", Cells::Lists(FlatLists::build(order, |&i, out| s(i).for_each_reason(&mut *out))));

@@ -22,7 +22,7 @@ fn observed_with_baselines(e: &tallyscope::Election, seed: u64, fp_reps: usize) 
     if fp_reps > 0 {
         rows.extend(fingerprint::analyze(e, &fingerprint::Selection::default(), &fo).expect("fit").test_results("nation"));
     }
-    let o = baselines::Options { reps: baselines::REPLICATES, fingerprint_reps: fp_reps, seed, fingerprint: (fp_reps > 0).then_some(fo), leader: None };
+    let o = baselines::Options { reps: baselines::REPLICATES, fingerprint_reps: fp_reps, seed, fingerprint: (fp_reps > 0).then_some(fo), mixture_reps: 0, mixture: None, leader: None };
     let b = baselines::run(e, &o).expect("baselines ran");
     b.apply(&mut rows);
     (rows, b)
@@ -116,6 +116,8 @@ fn fields_in_summary_and_tests_csv() {
     let a = tallyscope::analysis::run_election(e.clone(), Default::default(), &opt);
     let b = a.baselines.as_ref().expect("baselines ran");
     assert_eq!((b.replicates, b.fingerprint_replicates), (39, 9));
+    // the finite mixture is refitted on the first 19 (3,000 stations: within its budget)
+    assert_eq!(b.mixture_replicates, 19);
     let dir = std::env::temp_dir().join(format!("tallyscope-baselines-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     tallyscope::export::write(&tallyscope::export::summary_json::SummaryJson, &a, &dir).unwrap();
@@ -125,7 +127,7 @@ fn fields_in_summary_and_tests_csv() {
     assert_eq!(j["baselines"]["fingerprint_replicates"], 9);
     let rows = j["tests"].as_array().unwrap();
     let row = |t: &str| rows.iter().find(|r| r["test"] == t && r["scope"] == "nation").unwrap_or_else(|| panic!("{t}"));
-    for t in ["shape.corr_turnout_share.stations", "fingerprint.f_incremental", "fingerprint.f_extreme", "digits.skew.turnout"] {
+    for t in ["shape.corr_turnout_share.stations", "fingerprint.f_incremental", "fingerprint.f_extreme", "digits.skew.turnout", "mixture.f_incremental", "mixture.f_extreme"] {
         let r = row(t);
         let want = Baseline::new(r["statistic"].as_f64().unwrap(), b.values(if t == "digits.skew.turnout" { "shape.turnout.skewness.stations" } else { t }).unwrap()).unwrap();
         let x = &r["extra"];
@@ -163,8 +165,9 @@ fn fields_in_summary_and_tests_csv() {
             None => assert!(rec[m].is_empty() && rec[k].is_empty() || r.test.starts_with("shpilkin"), "{}", &rec[0]),
         }
     }
-    // 11 shape estimates, f_i and f_e, the two EFT turnout moments
-    assert_eq!(seen, 15);
+    // 11 shape estimates, the fingerprint's f_i and f_e, the two EFT turnout moments, the
+    // mixture's f_i and f_e
+    assert_eq!(seen, 17);
     let fi = a.nation("fingerprint.f_incremental").unwrap();
     assert!(tallyscope::report::reading::reading(fi).contains("clean elections like this file give"), "{}", tallyscope::report::reading::reading(fi));
     // without baselines the fingerprint's reading says it has no interval

@@ -9,7 +9,7 @@ pub mod reconcile;
 use crate::checks::{self, Summary};
 use crate::ingest::{Ingested, ReadReport};
 use crate::rank::{self, StationScore, units::{self, UnitScore, UnitTest}};
-use crate::stats::{self, TestResult, digits, fingerprint, integer, rozenas, shape, shpilkin};
+use crate::stats::{self, TestResult, digits, fingerprint, integer, mixture, rozenas, shape, shpilkin};
 use crate::model::Election;
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,6 +31,11 @@ pub struct Options {
     pub fingerprint_bootstrap: usize,
     /// Fit the Klimek et al. fingerprint model (about a second on 100,000 stations).
     pub fingerprint: bool,
+    /// Fit Mebane's finite mixture ([`mixture`]): per-station fraud probabilities for the
+    /// ranking and stations.csv.
+    pub mixture: bool,
+    /// Bootstrap replicates of the mixture's intervals (each costs about a fit).
+    pub mixture_bootstrap: usize,
     /// Replicates of the resampled 2BL null (0: classical Benford p only, descriptive).
     pub digit_draws: usize,
     /// Monte Carlo draws cross-checking the integer test's exact null (0: none).
@@ -54,6 +59,8 @@ pub struct Options {
     /// Of them, how many the Klimek fingerprint model is refitted on (0: no fingerprint
     /// baseline).
     pub fingerprint_baseline_reps: usize,
+    /// Of them, how many the finite mixture is refitted on (0: no mixture baseline).
+    pub mixture_baseline_reps: usize,
 }
 
 impl Default for Options {
@@ -64,6 +71,8 @@ impl Default for Options {
             bootstrap: 100,
             fingerprint_bootstrap: 0,
             fingerprint: true,
+            mixture: true,
+            mixture_bootstrap: 0,
             digit_draws: 99,
             mc: 0,
             coarse: Default::default(),
@@ -73,6 +82,7 @@ impl Default for Options {
             include_abroad: false,
             baseline_reps: crate::calibrate::baselines::REPLICATES,
             fingerprint_baseline_reps: crate::calibrate::baselines::FINGERPRINT_REPLICATES,
+            mixture_baseline_reps: crate::calibrate::baselines::MIXTURE_REPLICATES,
         }
     }
 }
@@ -92,6 +102,8 @@ pub struct Analysis {
     pub integer: Option<integer::IntegerReport>,
     /// The fingerprint fit in full (histograms for the charts).
     pub fingerprint: Option<fingerprint::FingerprintResult>,
+    /// The finite-mixture fit with its per-station posteriors.
+    pub mixture: Option<mixture::MixtureResult>,
     /// Rozenas' coarse-share test with its per-fraction tables.
     pub rozenas: Option<rozenas::RozenasReport>,
     /// The inline calibration (type-I rates on clean replicates of this file), if run.
@@ -128,6 +140,10 @@ pub struct Analysis {
 impl Analysis {
     pub fn election(&self) -> &Election {
         &self.election
+    }
+    /// The finite mixture's posterior at station `i` (`None`: not fitted there).
+    pub fn mixture_at(&self, i: usize) -> Option<mixture::StationPosterior> {
+        self.mixture.as_ref().and_then(|m| m.stations.get(i).copied().flatten())
     }
     /// The national result of `test`, if it was run.
     pub fn nation(&self, test: &str) -> Option<&TestResult> {
@@ -170,6 +186,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     let mut int_r = None;
     let mut int5_r = None;
     let mut fp_r = None;
+    let mut mix_r = None;
     let mut dig_r = None;
     let mut roz_r = None;
     let mut cal_r = None;
@@ -202,7 +219,17 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
                         .then(|| fingerprint::FitOptions { bootstrap: 0, seed: opt.seed, ..Default::default() });
                     crate::calibrate::baselines::run(
                         e,
-                        &crate::calibrate::baselines::Options { reps: opt.baseline_reps, fingerprint_reps: opt.fingerprint_baseline_reps, seed: opt.seed, fingerprint: fit, leader },
+                        &crate::calibrate::baselines::Options {
+                            reps: opt.baseline_reps,
+                            fingerprint_reps: opt.fingerprint_baseline_reps,
+                            seed: opt.seed,
+                            fingerprint: fit,
+                            // as the fingerprint: not when the fit keeps stations abroad
+                            mixture_reps: opt.mixture_baseline_reps,
+                            mixture: (opt.mixture && opt.mixture_baseline_reps > 0 && !opt.include_abroad)
+                                .then(|| mixture::MixtureOptions { seed: opt.seed, ..Default::default() }),
+                            leader,
+                        },
                     )
                 });
                 base_r = Some(v);
@@ -234,6 +261,16 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
                     fingerprint::analyze(e, &fingerprint::Selection { leader, include_abroad: opt.include_abroad, ..Default::default() }, &fo)
                 });
                 fp_r = Some(v);
+                log(t);
+            });
+        }
+        if opt.mixture {
+            s.spawn(|_| {
+                let (v, t) = timed("mixture", || {
+                    let mo = mixture::MixtureOptions { bootstrap: opt.mixture_bootstrap, seed: opt.seed, ..Default::default() };
+                    mixture::analyze(e, &fingerprint::Selection { leader, include_abroad: opt.include_abroad, ..Default::default() }, &mo)
+                });
+                mix_r = Some(v);
                 log(t);
             });
         }
@@ -316,6 +353,17 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         }
         None => None,
     };
+    let mixture = match mix_r {
+        Some(Ok(m)) => {
+            results.extend(m.test_results());
+            Some(m)
+        }
+        Some(Err(err)) => {
+            skipped.push(("mixture".to_string(), err.to_string()));
+            None
+        }
+        None => None,
+    };
     results.extend(shape_r);
     results.extend(shp_r);
     // What clean replicates of the file give for each estimate without a p-value.
@@ -323,6 +371,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     if let Some(b) = &baselines {
         b.apply(&mut results);
         timings.push(("baselines_fingerprint_fits".into(), b.seconds_fingerprint));
+        timings.push(("baselines_mixture_fits".into(), b.seconds_mixture));
     }
     // The type-I rate on clean replicates of this file beside each p-value; a test that
     // is not applicable here gets a note and gives no evidence to the ranking.
@@ -355,7 +404,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
     // Ranking: station evidence, then units.
     let t = Instant::now();
     let Ranked { stations: stations_ranked, commissions, regions } =
-        rank_stage(e, leader, &check_report, integer.as_ref(), int5_r.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
+        rank_stage(e, leader, &check_report, integer.as_ref(), int5_r.as_ref(), mixture.as_ref(), &results, calibration.as_ref(), opt.flag_threshold);
     let station_order = rank::order(&stations_ranked);
     timings.push(("rank".into(), t.elapsed().as_secs_f64()));
     phase_memory("rank");
@@ -374,6 +423,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         check_report,
         integer,
         fingerprint,
+        mixture,
         rozenas,
         calibration,
         calibration_skipped,
@@ -423,6 +473,8 @@ pub fn rank_stage(
     integer: Option<&integer::IntegerReport>,
     // Its period-5 run ([`integer5`]), for landings on multiples of 5%.
     integer5: Option<&integer::IntegerReport>,
+    // The finite mixture's per-station posteriors ([`rank::Kind::Mixture`]).
+    mixture: Option<&mixture::MixtureResult>,
     results: &[TestResult],
     calibration: Option<&crate::calibrate::inline::InlineCalibration>,
     threshold: Option<f64>,
@@ -447,7 +499,8 @@ pub fn rank_stage(
         }
         h
     });
-    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold });
+    let mixture = mixture.map(|m| m.stations.clone());
+    let stations_ranked = rank::stations(e, &check_report, &rank::Options { leader, integer: hits, threshold, mixture });
     let unit_tests = |level: usize| -> Vec<UnitTest> {
         // Per-unit results of other tests, matched to units by their scope label.
         let l = &e.levels[level];

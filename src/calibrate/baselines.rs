@@ -78,6 +78,7 @@ use crate::calibrate::shpilkin::fit_file;
 use crate::model::Election;
 use crate::stats::TestResult;
 use crate::stats::fingerprint::{self, AlphaMode, FitOptions};
+use crate::stats::mixture::{self, MixtureOptions};
 use crate::stats::shape::{moments, ols_slope, pearson};
 use crate::stats::shpilkin::Stations;
 use rayon::prelude::*;
@@ -94,6 +95,12 @@ pub const FINGERPRINT_REPLICATES: usize = 19;
 pub const BUDGET: f64 = 1.0e7;
 /// Fewest replicates worth a baseline (their range is a 90% prediction interval).
 pub const MIN_REPLICATES: usize = 19;
+/// Default replicates refitted by the finite mixture (the first ones of the same draws).
+pub const MIXTURE_REPLICATES: usize = 19;
+/// Work budget of the mixture refits, in stations fitted (stations × refits), as
+/// [`FINGERPRINT_BUDGET`]: all 19 up to 52,631 stations, 10 on Russia 2018; fewer than 9
+/// fit: no mixture baseline (noted).
+pub const MIXTURE_BUDGET: f64 = 1.0e6;
 /// Work budget of the fingerprint refits, in stations fitted (stations × refits): 10 refits
 /// of Russia 2018's 93,239 stations (about 0.9 CPU-s each, measured), all 19 up to
 /// 52,631 stations; fewer than 9 fit: no fingerprint baseline (noted).
@@ -206,12 +213,24 @@ pub struct Options {
     pub seed: u64,
     /// The options of the file's fingerprint fit (`None`: the fit did not run, no refits).
     pub fingerprint: Option<FitOptions>,
+    /// Mixture refits (the first replicates; at most `reps`) and the options of the file's
+    /// mixture fit (`None`: it did not run).
+    pub mixture_reps: usize,
+    pub mixture: Option<MixtureOptions>,
     pub leader: Option<usize>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { reps: REPLICATES, fingerprint_reps: FINGERPRINT_REPLICATES, seed: 20_260_101, fingerprint: Some(FitOptions::default()), leader: None }
+        Options {
+            reps: REPLICATES,
+            fingerprint_reps: FINGERPRINT_REPLICATES,
+            seed: 20_260_101,
+            fingerprint: Some(FitOptions::default()),
+            mixture_reps: MIXTURE_REPLICATES,
+            mixture: Some(MixtureOptions::default()),
+            leader: None,
+        }
     }
 }
 
@@ -221,6 +240,7 @@ impl Default for Options {
 pub struct Baselines {
     pub replicates: usize,
     pub fingerprint_replicates: usize,
+    pub mixture_replicates: usize,
     pub seed: u64,
     /// The clean model's scatters (logit scale): station and commission, turnout and share.
     pub sd_turnout: f64,
@@ -238,6 +258,8 @@ pub struct Baselines {
     pub seconds: f64,
     #[serde(skip)]
     pub seconds_fingerprint: f64,
+    #[serde(skip)]
+    pub seconds_mixture: f64,
 }
 
 /// The shape estimates of one set of stations (registered `nn`, ballots `b`, candidate
@@ -287,7 +309,7 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
             "no clean baselines: {} stations exceed the default budget of {} station-draws ({} replicates would fit, {} needed)",
             n, BUDGET, reps, MIN_REPLICATES
         ));
-        return Some(Baselines { replicates: 0, fingerprint_replicates: 0, seed: opt.seed, sd_turnout: model.sd_turnout, sd_share: model.sd_share, sd_commission_turnout: model.sd_commission_turnout, sd_commission_share: model.sd_commission_share, notes, values: Vec::new(), seconds: t0.elapsed().as_secs_f64(), seconds_fingerprint: 0.0 });
+        return Some(Baselines { replicates: 0, fingerprint_replicates: 0, mixture_replicates: 0, seed: opt.seed, sd_turnout: model.sd_turnout, sd_share: model.sd_share, sd_commission_turnout: model.sd_commission_turnout, sd_commission_share: model.sd_commission_share, notes, values: Vec::new(), seconds: t0.elapsed().as_secs_f64(), seconds_fingerprint: 0.0, seconds_mixture: 0.0 });
     }
     let fit_n = opt.fingerprint.as_ref().map_or(0, |f| n.min(f.max_stations));
     let mut fp_reps = match &opt.fingerprint {
@@ -303,10 +325,28 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
             opt.fingerprint_reps.min(reps)
         ));
     }
+    let mut mix_reps = match &opt.mixture {
+        Some(_) => opt.mixture_reps.min(reps).min((MIXTURE_BUDGET / n.max(1) as f64).floor() as usize),
+        None => 0,
+    };
+    if opt.mixture.is_some() && mix_reps < opt.mixture_reps.min(reps) {
+        if mix_reps < 9 {
+            mix_reps = 0;
+        }
+        notes.push(format!(
+            "mixture baseline on {mix_reps} refits of the clean replicates ({} would exceed the budget of {MIXTURE_BUDGET} stations fitted)",
+            opt.mixture_reps.min(reps)
+        ));
+    }
+    // Refits without bootstrap or regions; the replicates' fits run one at a time inside
+    // the replicates' parallel loop.
+    let mo = opt.mixture.as_ref().map(|m| MixtureOptions { bootstrap: 0, min_region: 0, ..m.clone() });
+    let mix_seconds = std::sync::Mutex::new(0.0f64);
     let fo = opt.fingerprint.as_ref().map(|f| FitOptions { bootstrap: 0, ..f.clone() });
     let seed = opt.seed ^ 0x15ba_5e11_0000_0015;
     let fp_seconds = std::sync::Mutex::new(0.0f64);
-    let per_rep: Vec<(Vec<(&'static str, f64)>, Option<(f64, f64, f64)>)> = (0..reps)
+    type PerRep = (Vec<(&'static str, f64)>, Option<(f64, f64, f64)>, Option<(f64, f64)>);
+    let per_rep: Vec<PerRep> = (0..reps)
         .into_par_iter()
         .map(|k| {
             let (mut b, mut v, mut l) = (Vec::new(), Vec::new(), Vec::new());
@@ -323,11 +363,22 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
                 }
                 _ => None,
             };
-            (shape, fp)
+            let mix = match &mo {
+                Some(mo) if k < mix_reps => {
+                    let t = Instant::now();
+                    let nn: Vec<u32> = st.registered.iter().map(|&x| x as u32).collect();
+                    let d = mixture::Data::from_counts(&nn, &b, &v, &l, 100);
+                    let r = mixture::fit(&d, mo, nn.len(), &[]).ok().map(|m| (m.params.f_i, m.params.f_e));
+                    *mix_seconds.lock().expect("no panics while holding it") += t.elapsed().as_secs_f64();
+                    r
+                }
+                _ => None,
+            };
+            (shape, fp, mix)
         })
         .collect();
     let mut values: Vec<(String, Vec<f64>)> = Vec::new();
-    for (shape, _) in &per_rep {
+    for (shape, _, _) in &per_rep {
         for &(name, x) in shape {
             match values.iter_mut().find(|(t, _)| t == name) {
                 Some((_, v)) => v.push(x),
@@ -335,7 +386,12 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
             }
         }
     }
-    let fits: Vec<(f64, f64, f64)> = per_rep.iter().filter_map(|(_, f)| *f).collect();
+    let fits: Vec<(f64, f64, f64)> = per_rep.iter().filter_map(|(_, f, _)| *f).collect();
+    let mixes: Vec<(f64, f64)> = per_rep.iter().filter_map(|(_, _, m)| *m).collect();
+    if !mixes.is_empty() {
+        values.push(("mixture.f_incremental".into(), mixes.iter().map(|f| f.0).collect()));
+        values.push(("mixture.f_extreme".into(), mixes.iter().map(|f| f.1).collect()));
+    }
     if !fits.is_empty() {
         values.push(("fingerprint.f_incremental".into(), fits.iter().map(|f| f.0).collect()));
         values.push(("fingerprint.f_extreme".into(), fits.iter().map(|f| f.1).collect()));
@@ -346,6 +402,7 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
     Some(Baselines {
         replicates: reps,
         fingerprint_replicates: fits.len(),
+        mixture_replicates: mixes.len(),
         seed: opt.seed,
         sd_turnout: model.sd_turnout,
         sd_share: model.sd_share,
@@ -355,6 +412,7 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
         values,
         seconds: t0.elapsed().as_secs_f64(),
         seconds_fingerprint: fp_seconds.into_inner().expect("no panics while holding it"),
+        seconds_mixture: mix_seconds.into_inner().expect("no panics while holding it"),
     })
 }
 
@@ -394,7 +452,7 @@ impl Baselines {
 /// Whether `test` is one of the estimates this module gives a baseline (for readers that
 /// want to say "no baseline" when it is missing).
 pub fn has_baseline(test: &str) -> bool {
-    test.starts_with("fingerprint.") || (test.starts_with("shape.") && !test.ends_with(".dip")) || test == "digits.skew.turnout" || test == "digits.kurt.turnout"
+    test.starts_with("fingerprint.") || test == "mixture.f_incremental" || test == "mixture.f_extreme" || (test.starts_with("shape.") && !test.ends_with(".dip")) || test == "digits.skew.turnout" || test == "digits.kurt.turnout"
 }
 
 #[cfg(test)]

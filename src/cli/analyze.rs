@@ -15,6 +15,13 @@ use std::time::Instant;
 /// them (turnout, leader, integer-percentage excess, anomalous votes, fingerprint fit,
 /// flagged stations, protocol violations).
 ///
+/// Mebane's finite-mixture fraud model runs by default (`--no-mixture` skips it): f_i,
+/// f_e and alpha with bootstrap intervals (`--mixture-bootstrap`) in summary.json
+/// (`mixture`) and tests.csv (`mixture.*`), each station's probabilities of incremental
+/// and extreme fraud with its expected manufactured and stolen votes in stations.csv
+/// (p_incremental, p_extreme, votes_manufactured, votes_stolen), and a "mixture" reason
+/// in the ranking.
+///
 /// Writes into DIR:
 ///   summary.json    what was read, the check summary, every test (integer.either,
 ///                   integer.turnout, integer.leader hold the headline integer-percentage
@@ -76,6 +83,15 @@ pub struct Args {
     /// Bootstrap replicates for the fingerprint fit's interval (each costs about a fit).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub fingerprint_bootstrap: usize,
+    /// Skip Mebane's finite-mixture fit (per-station probabilities of incremental and
+    /// extreme fraud: stations.csv's p_incremental, p_extreme, votes_manufactured,
+    /// votes_stolen, the ranking's "mixture" reason, summary.json's `mixture`).
+    #[arg(long)]
+    pub no_mixture: bool,
+    /// Bootstrap replicates for the finite mixture's intervals of f_i, f_e and alpha (each
+    /// costs about a fit warm-started at the estimate).
+    #[arg(long, default_value_t = 19, value_name = "N")]
+    pub mixture_bootstrap: usize,
     /// Replicates of the resampled second-digit (2BL) null; 0 keeps only the classical
     /// Benford p-value, which is descriptive (clean elections fail it).
     #[arg(long, default_value_t = 99, value_name = "B")]
@@ -267,6 +283,8 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         bootstrap: args.bootstrap,
         fingerprint: !args.no_fingerprint,
         fingerprint_bootstrap: args.fingerprint_bootstrap,
+        mixture: !args.no_mixture,
+        mixture_bootstrap: args.mixture_bootstrap,
         digit_draws: args.digit_draws,
         mc: args.mc,
         coarse: crate::stats::rozenas::RozenasOptions {
@@ -283,6 +301,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         include_abroad: args.include_abroad,
         baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::REPLICATES },
         fingerprint_baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::FINGERPRINT_REPLICATES },
+        mixture_baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::MIXTURE_REPLICATES },
         ..Default::default()
     })
 }

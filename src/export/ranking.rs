@@ -10,6 +10,20 @@ fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.2}", 100.0 * v)).unwrap_or_default()
 }
 
+/// The finite mixture's columns of the stations tables (empty where the station was not
+/// fitted): posterior probabilities to 4 decimals, expected votes to 1.
+pub const MIXTURE_COLUMNS: [(&str, fn(crate::stats::mixture::StationPosterior) -> f64); 4] = [
+    ("p_incremental", |m| round_to(m.p_incremental as f64, 4)),
+    ("p_extreme", |m| round_to(m.p_extreme as f64, 4)),
+    ("votes_manufactured", |m| round_to(m.manufactured as f64, 1)),
+    ("votes_stolen", |m| round_to(m.stolen as f64, 1)),
+];
+
+fn round_to(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
 pub struct StationsCsv;
 pub struct StationsJson;
 
@@ -46,6 +60,15 @@ pub struct StationRow<'a> {
     leader_votes: Option<u32>,
     turnout: Option<f64>,
     leader_share: Option<f64>,
+    /// The finite mixture's posterior (absent where the station was not fitted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p_incremental: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p_extreme: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    votes_manufactured: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    votes_stolen: Option<f64>,
     score: f64,
     flagged: bool,
     reasons: String,
@@ -57,6 +80,8 @@ pub struct StationRow<'a> {
 pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, i: usize) -> StationRow<'a> {
     let s = &a.stations_ranked[i];
     let get = |r: Role| e.get(r).map(|v| v[i]);
+    let m = a.mixture_at(i);
+    let col = |k: usize| m.map(MIXTURE_COLUMNS[k].1);
     StationRow {
         rank: rank_no,
         station: &e.station[i],
@@ -69,6 +94,10 @@ pub fn station_row<'a>(a: &'a Analysis, e: &'a crate::Election, rank_no: usize, 
         leader_votes: None,
         turnout: s.turnout,
         leader_share: s.share,
+        p_incremental: col(0),
+        p_extreme: col(1),
+        votes_manufactured: col(2),
+        votes_stolen: col(3),
         score: s.score,
         flagged: s.flagged,
         reasons: s.reasons(),
@@ -101,8 +130,24 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
         head.push(safe_cell(&l.name).into_owned());
     }
     head.extend(
-        ["line", "registered", "issued", "in_boxes", "valid", "leader_votes", "turnout_pct", "leader_share_pct", "score", "flagged", "reasons"]
-            .map(String::from),
+        [
+            "line",
+            "registered",
+            "issued",
+            "in_boxes",
+            "valid",
+            "leader_votes",
+            "turnout_pct",
+            "leader_share_pct",
+            "p_incremental",
+            "p_extreme",
+            "votes_manufactured",
+            "votes_stolen",
+            "score",
+            "flagged",
+            "reasons",
+        ]
+        .map(String::from),
     );
     // `analyze --observed`: each station's comparison with the observers' record.
     let observed = a.observed.as_deref().map(|c| {
@@ -147,6 +192,10 @@ fn station_rows(a: &Analysis, e: &crate::Election, out: &mut dyn std::io::Write)
             }
             fixed(&mut w, r.turnout.map(|v| 100.0 * v), 2)?;
             fixed(&mut w, r.leader_share.map(|v| 100.0 * v), 2)?;
+            fixed(&mut w, r.p_incremental, 4)?;
+            fixed(&mut w, r.p_extreme, 4)?;
+            fixed(&mut w, r.votes_manufactured, 1)?;
+            fixed(&mut w, r.votes_stolen, 1)?;
             fixed(&mut w, Some(r.score), 3)?;
             w.write_field(if r.flagged { "true" } else { "false" })?;
             w.write_field(safe_cell(&r.reasons).as_bytes())?;

@@ -22,6 +22,42 @@ pub fn count_block(r: &crate::stats::TestResult) -> Value {
     })
 }
 
+/// The finite mixture's nation estimates with their intervals and the fit's diagnostics
+/// (`null` when it did not run); the clean baselines of `f_i`, `f_e` when the baselines ran.
+fn mixture_block(a: &Analysis) -> Value {
+    let Some(m) = &a.mixture else { return Value::Null };
+    let b = m.bootstrap.as_ref();
+    let est = |test: &str, value: f64, ci: Option<(f64, f64)>| {
+        let baseline = a.nation(test).and_then(crate::calibrate::baselines::Baseline::of);
+        json!({
+            "estimate": value,
+            "ci95": ci.map(|(lo, hi)| [lo, hi]),
+            "clean_baseline": baseline,
+        })
+    };
+    let p = &m.params;
+    json!({
+        "stations": m.n,
+        "leader": m.leader,
+        "f_incremental": est("mixture.f_incremental", p.f_i, b.map(|b| b.f_i_ci)),
+        "f_extreme": est("mixture.f_extreme", p.f_e, b.map(|b| b.f_e_ci)),
+        "alpha": est("mixture.alpha", p.alpha, b.map(|b| b.alpha_ci)),
+        "interval": b.map(|b| json!({"method": "bootstrap over stations, percentile", "replicates": b.replicates, "level": b.level, "converged": b.converged})),
+        "theta": p.theta,
+        "clean_logit": {"tau": p.tau, "sigma_tau": p.sigma_tau, "nu": p.nu, "sigma_nu": p.sigma_nu},
+        "converged": m.converged,
+        "iterations": m.iterations,
+        "starts": m.starts,
+        "start_loglik_per_station": m.start_loglik,
+        "loglik": m.loglik,
+        "loglik_clean_model": m.loglik_clean,
+        "votes_manufactured": m.votes_manufactured,
+        "votes_stolen": m.votes_stolen,
+        "regions": m.regions.iter().map(|r| json!({"region": r.region, "stations": r.n, "f_incremental": r.params.f_i, "f_extreme": r.params.f_e, "converged": r.converged})).collect::<Vec<_>>(),
+        "notes": m.notes,
+    })
+}
+
 impl Exporter for SummaryJson {
     fn file_name(&self) -> &'static str {
         "summary.json"
@@ -78,6 +114,7 @@ impl Exporter for SummaryJson {
                 "rows": commission_rows.len(),
                 "in": ["tests.csv", "tests.json"],
             },
+            "mixture": mixture_block(a),
             "calibration": a.calibration,
             "calibration_skipped": a.calibration_skipped,
             // The clean model and replicate counts of the baselines; each estimate's own

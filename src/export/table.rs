@@ -75,6 +75,9 @@ pub fn stations(a: &Analysis) -> Table {
     let s = |i: usize| &a.stations_ranked[i];
     t.push("turnout_pct", Values::Float(order.iter().map(|&i| s(i).turnout.map(|x| 100.0 * x)).collect()));
     t.push("leader_share_pct", Values::Float(order.iter().map(|&i| s(i).share.map(|x| 100.0 * x)).collect()));
+    for (name, f) in crate::export::ranking::MIXTURE_COLUMNS {
+        t.push(name, Values::Float(order.iter().map(|&i| a.mixture_at(i).map(f)).collect()));
+    }
     t.push("score", Values::Float(order.iter().map(|&i| Some(s(i).score)).collect()));
     t.push("flagged", Values::Bool(order.iter().map(|&i| Some(s(i).flagged)).collect()));
     t.push("reasons", Values::Text(order.iter().map(|&i| Some(s(i).reasons())).collect()));

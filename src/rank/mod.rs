@@ -92,6 +92,9 @@ pub enum Kind {
     /// signature (see [`displacement`]), for a station whose commission and region
     /// moved with it.
     Nation,
+    /// Mebane's finite mixture ([`crate::stats::mixture`]) puts the station among the
+    /// falsified ones with high posterior probability.
+    Mixture,
     /// A published figure differs from the observers' record at the station
     /// (`analyze --observed`, see [`observed`]): the strongest evidence there is.
     Observed,
@@ -222,6 +225,8 @@ pub struct Options {
     pub integer: Option<IntegerHits>,
     /// Score threshold for "flagged" (default [`FLAG_THRESHOLD`]).
     pub threshold: Option<f64>,
+    /// The finite mixture's posterior per station (`None`: not fitted there).
+    pub mixture: Option<Vec<Option<crate::stats::mixture::StationPosterior>>>,
 }
 
 /// Per-station integer-percentage evidence, indexed by station (None = not eligible).
@@ -577,6 +582,12 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
                 });
             }
         }
+        if let Some(Some(m)) = opt.mixture.as_ref().and_then(|v| v.get(i)) {
+            let pts = mixture_points(m);
+            if pts > 0.0 {
+                s.add(Kind::Mixture, pts, || mixture_text(m));
+            }
+        }
         if let Some(hits) = &opt.integer {
             let turnout_hit = hits.turnout.get(i).copied().flatten().filter(|h| h.0).map(|h| h.1);
             let share_hit = hits.share.get(i).copied().flatten().filter(|h| h.0).map(|h| h.1);
@@ -607,6 +618,31 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         s.flagged = s.score >= threshold;
     }
     out
+}
+
+/// Weight of the finite mixture's evidence: `MIXTURE_WEIGHT × (−log10(1 − P))` points,
+/// `P = P(incremental) + P(extreme)`, at most [`MIXTURE_MAX_POINTS`]. The posterior is
+/// not a p-value: it says how the fitted model would classify the station, and it reads
+/// the same turnout and share that the peer z-scores read, so it is weighed as a
+/// supplement (P = 0.9 gives 0.5 points at weight 0.5, P = 0.99 one point).
+pub const MIXTURE_WEIGHT: f64 = 0.5;
+/// Most points the mixture gives a station.
+pub const MIXTURE_MAX_POINTS: f64 = 1.5;
+
+/// Points of the mixture's posterior ([`MIXTURE_WEIGHT`]).
+pub fn mixture_points(m: &crate::stats::mixture::StationPosterior) -> f64 {
+    let p = (m.p_incremental as f64 + m.p_extreme as f64).clamp(0.0, 1.0);
+    (MIXTURE_WEIGHT * -(1.0 - p).max(1e-12).log10()).min(MIXTURE_MAX_POINTS)
+}
+
+/// "mixture: P(incremental) = 0.93, about 180 votes manufactured" (the larger of the two
+/// kinds named; stolen votes when there are any).
+pub fn mixture_text(m: &crate::stats::mixture::StationPosterior) -> String {
+    let (kind, p) = if m.p_extreme > m.p_incremental { ("extreme", m.p_extreme) } else { ("incremental", m.p_incremental) };
+    let man = crate::numfmt::thousands(m.manufactured.max(0.0).round() as u64);
+    let stolen = m.stolen.max(0.0).round() as u64;
+    let stolen = if stolen >= 1 { format!(" and {} stolen", crate::numfmt::thousands(stolen)) } else { String::new() };
+    format!("mixture: P({kind}) = {p:.2}, about {man} votes manufactured{stolen}")
 }
 
 /// Fewest opponents' votes (valid votes not for the leader) for the runner-up's share of
@@ -763,6 +799,20 @@ mod tests {
         let (m, s) = median_mad(&[1.0, 2.0, 3.0, 4.0, 100.0]);
         assert_eq!(m, 3.0);
         assert!((s - 1.4826).abs() < 1e-12);
+    }
+
+    /// The mixture's reason and points by hand: P = 0.93 + 0.0 → 0.5 × −log10(0.07) =
+    /// 0.577 points; P = 0.9999 → capped at MIXTURE_MAX_POINTS.
+    #[test]
+    fn mixture_reason_by_hand() {
+        use crate::stats::mixture::StationPosterior;
+        let m = StationPosterior { p_incremental: 0.93, p_extreme: 0.0, manufactured: 180.4, stolen: 0.3 };
+        assert_eq!(mixture_text(&m), "mixture: P(incremental) = 0.93, about 180 votes manufactured");
+        assert!((mixture_points(&m) - MIXTURE_WEIGHT * -(0.07f64).log10()).abs() < 1e-6);
+        let e = StationPosterior { p_incremental: 0.01, p_extreme: 0.9899, manufactured: 1234.0, stolen: 56.0 };
+        assert_eq!(mixture_text(&e), "mixture: P(extreme) = 0.99, about 1,234 votes manufactured and 56 stolen");
+        assert_eq!(mixture_points(&e), MIXTURE_MAX_POINTS.min(MIXTURE_WEIGHT * 4.0));
+        assert_eq!(mixture_points(&StationPosterior { p_incremental: 0.0, p_extreme: 0.0, manufactured: 0.0, stolen: 0.0 }), 0.0);
     }
 
     #[test]

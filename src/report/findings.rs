@@ -232,6 +232,59 @@ fn anomalous(a: &Analysis) -> Option<Finding> {
     })
 }
 
+/// Mebane's finite mixture: the fitted shares of incremental and extreme fraud against
+/// their clean baselines, and the stations it gives the highest probability. An estimate
+/// without a p-value: **strong** when `f_i` or `f_e` lies above every clean replicate,
+/// **none** inside their range, not applicable without a baseline.
+fn mixture(a: &Analysis) -> Option<Finding> {
+    let m = a.mixture.as_ref()?;
+    let fi = a.nation("mixture.f_incremental");
+    let fe = a.nation("mixture.f_extreme");
+    let base = |r: Option<&TestResult>| r.and_then(crate::calibrate::baselines::Baseline::of);
+    let (bi, be) = (base(fi), base(fe));
+    let strength = match (bi, be) {
+        (None, None) => Strength::NotApplicable,
+        _ if bi.is_some_and(|b| b.observed > b.high) || be.is_some_and(|b| b.observed > b.high) => Strength::Strong,
+        _ => Strength::None,
+    };
+    let words = |b: Option<crate::calibrate::baselines::Baseline>, f: &dyn Fn(f64) -> String| {
+        b.map(|b| format!("clean elections like this file give {} ({} to {})", f(b.median), f(b.low), f(b.high))).unwrap_or_else(|| "no clean baseline".into())
+    };
+    let ci = |lo_hi: Option<(f64, f64)>, digits: usize| lo_hi.map(|(l, h)| format!(", 95% interval {l:.digits$} to {h:.digits$}")).unwrap_or_default();
+    let b = m.bootstrap.as_ref();
+    let mut order: Vec<usize> = (0..m.stations.len()).filter(|&i| m.stations[i].is_some()).collect();
+    let p = |i: usize| m.stations[i].map(|s| s.p_incremental + s.p_extreme).unwrap_or(0.0);
+    order.sort_by(|&x, &y| p(y).total_cmp(&p(x)).then(x.cmp(&y)));
+    let e = a.election();
+    let top: Vec<String> = order
+        .iter()
+        .take(5)
+        .filter_map(|&i| m.stations[i].map(|s| format!("{} ({})", e.describe(i), crate::rank::mixture_text(&s).trim_start_matches("mixture: "))))
+        .collect();
+    let high = order.iter().filter(|&&i| p(i) >= 0.9).count();
+    Some(Finding {
+        title: "Stations the fraud mixture model classes as falsified (Mebane's finite mixture)".into(),
+        strength,
+        shows: format!(
+            "The model puts f_i = {:.3}{} ({}) and f_e = {:.4}{} ({}); {} stations at a probability of fraud of 0.9 or more, about {} votes manufactured and {} stolen in expectation. Highest: {}.",
+            m.params.f_i,
+            ci(b.map(|b| b.f_i_ci), 3),
+            words(bi, &|x| format!("{x:.3}")),
+            m.params.f_e,
+            ci(b.map(|b| b.f_e_ci), 4),
+            words(be, &|x| format!("{x:.4}")),
+            thousands(high as u64),
+            thousands(m.votes_manufactured.max(0.0).round() as u64),
+            thousands(m.votes_stolen.max(0.0).round() as u64),
+            if top.is_empty() { "none".to_string() } else { top.join("; ") }
+        ),
+        can_mean: "Stations whose turnout and leader share sit where ballots added for the leader (incremental) or nearly all non-voters and opponents turned into the leader's votes (extreme) would put them, given the clean spread of their region.".into(),
+        cannot_mean: "A count of falsified stations: honest high-turnout, high-share places look the same to the model, and its shares depend on what it takes as clean spread (differences between regions are taken as honest).".into(),
+        chart: Some(Chart::Fingerprint),
+        see: "stations.csv (p_incremental, p_extreme, votes_manufactured, votes_stolen), summary.json (mixture)".into(),
+    })
+}
+
 fn ranking(a: &Analysis) -> Finding {
     let n = a.stations_ranked.len();
     let k = a.stations_ranked.iter().filter(|s| s.flagged).count();
@@ -285,6 +338,7 @@ pub fn findings(a: &Analysis) -> Vec<Finding> {
     f.push(arithmetic(a));
     f.extend(integer(a));
     f.extend(anomalous(a));
+    f.extend(mixture(a));
     f.extend(digits(
         a,
         "digits.last.chi2",

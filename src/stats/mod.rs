@@ -18,6 +18,7 @@ pub mod eft;
 pub mod shape;
 pub mod shpilkin;
 pub mod rozenas;
+pub mod mixture;
 
 /// The common result of one statistical test on one unit.
 ///
