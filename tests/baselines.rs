@@ -112,7 +112,8 @@ fn stuffing_falls_above() {
 #[test]
 fn fields_in_summary_and_tests_csv() {
     let e = Arc::new(election(3_000, 7, None));
-    let opt = tallyscope::analysis::Options { bootstrap: 0, digit_draws: 0, fingerprint_baseline_reps: 9, ..Default::default() };
+    // the finite mixture is off by default (`analyze --mixture`): on here, with its baselines
+    let opt = tallyscope::analysis::Options { bootstrap: 0, digit_draws: 0, fingerprint_baseline_reps: 9, mixture: true, ..Default::default() };
     let a = tallyscope::analysis::run_election(e.clone(), Default::default(), &opt);
     let b = a.baselines.as_ref().expect("baselines ran");
     assert_eq!((b.replicates, b.fingerprint_replicates), (39, 9));

@@ -71,7 +71,8 @@ impl Default for Options {
             bootstrap: 100,
             fingerprint_bootstrap: 0,
             fingerprint: true,
-            mixture: true,
+            // off by default while it costs seconds on a national file (cli/analyze.rs)
+            mixture: false,
             mixture_bootstrap: 0,
             digit_draws: 99,
             mc: 0,
