@@ -262,6 +262,11 @@ pub fn run(args: Args) -> Result<i32> {
             print!("\n{}", super::rank::top_lists(&a, n));
         }
     }
+    // A method the user asked for by name that did not run says why (the report lists it too).
+    if args.mixture && a.mixture.is_none() {
+        let why = a.skipped.iter().find(|(m, _)| m == "mixture").map_or("not fitted", |(_, w)| w.as_str());
+        eprintln!("tallyscope: --mixture: the finite mixture was not fitted: {why}");
+    }
     eprintln!(
         "tallyscope: analysed {} stations in {:.2} s; wrote {}",
         thousands(a.stations as u64),
