@@ -198,11 +198,7 @@ const Z_Q: f64 = 0.674_489_750_196_081_7;
 const Z_TAIL: f64 = 1.150_349_380_376_008 - Z_Q;
 
 /// Quantile `q` of `sorted` (linear interpolation between order statistics).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let p = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (p.floor() as usize, p.ceil() as usize);
-    sorted[lo] + (p - lo as f64) * (sorted[hi] - sorted[lo])
-}
+use crate::stats::common::quantile_sorted as quantile;
 
 /// Random-effects z of each unit's mean against its peers (units of the same parent, or
 /// all units when the parent has 5 others or fewer): `(mean − centre) / √(τ² + 1/Σw)`.

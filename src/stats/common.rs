@@ -26,6 +26,19 @@ pub fn norm_sf(z: f64) -> f64 {
     0.5 * erfc(z / SQRT_2)
 }
 
+/// The `p`-quantile of sorted values by linear interpolation between order statistics
+/// (Hyndman & Fan's type 7, R's default); NaN when there are none. The one definition the
+/// bootstrap intervals and the ranking's clean-side references use.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = p * (sorted.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
 /// Standard normal density.
 pub fn norm_pdf(z: f64) -> f64 {
     (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
@@ -364,6 +377,16 @@ pub fn weighted_sf(p: &[f64], w: &[f64], x: f64) -> (f64, TailMethod) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Type 7 by hand: 1, 2, 3, 4 at 0.5 → 2.5, at 0.25 → 1 + 0.75 = 1.75, at 1 → 4; one
+    /// value is every quantile; none is NaN (R: quantile(1:4, c(.25, .5, 1)) = 1.75 2.5 4).
+    #[test]
+    fn quantile_type_7_by_hand() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!((quantile_sorted(&v, 0.25), quantile_sorted(&v, 0.5), quantile_sorted(&v, 1.0), quantile_sorted(&v, 0.0)), (1.75, 2.5, 4.0, 1.0));
+        assert_eq!(quantile_sorted(&[7.0], 0.3), 7.0);
+        assert!(quantile_sorted(&[], 0.5).is_nan());
+    }
 
     #[test]
     fn exact_dp_small() {

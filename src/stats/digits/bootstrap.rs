@@ -72,11 +72,6 @@ pub fn bootstrap_mean_ci(tally: &[u64; 10], values: &[f64; 10], reps: usize, alp
     (quantile_sorted(&m, alpha / 2.0), quantile_sorted(&m, 1.0 - alpha / 2.0))
 }
 
-pub(super) fn quantile_sorted(x: &[f64], q: f64) -> f64 {
-    // type 7 (R's default)
-    let h = (x.len() - 1) as f64 * q;
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    x[lo] + (h - lo as f64) * (x[hi] - x[lo])
-}
+// type 7 (R's default)
+pub(super) use crate::stats::common::quantile_sorted;
 

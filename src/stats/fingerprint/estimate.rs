@@ -3,15 +3,7 @@
 
 use super::*;
 
-pub(super) fn quantile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = p * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
+use crate::stats::common::quantile_sorted as quantile;
 
 /// Fits the Klimek model to selected stations (module docs), with the bootstrap when
 /// `opts.bootstrap > 0`.

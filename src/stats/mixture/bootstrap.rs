@@ -18,15 +18,7 @@ pub struct MixtureBootstrap {
     pub converged: usize,
 }
 
-pub(super) fn quantile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = p * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
+use crate::stats::common::quantile_sorted as quantile;
 
 fn sd(v: &[f64]) -> f64 {
     if v.len() < 2 {
