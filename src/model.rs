@@ -227,6 +227,16 @@ impl Election {
     /// `commission:NAME`): its label below the top level's, joined by `/` from the top
     /// ("Region 07/Commission 07-003"), because commissions of different regions share
     /// names in real files (13 pairs in Russia 2018).
+    /// The unit of level `to` (at or above `level`) that unit `unit` of `level` lies in,
+    /// through the levels' parents; `None` where a parent is missing.
+    pub fn ancestor(&self, level: usize, unit: usize, to: usize) -> Option<usize> {
+        let mut u = unit;
+        for k in (to + 1..=level).rev() {
+            u = *self.levels.get(k)?.parent.get(u)? as usize;
+        }
+        (u < self.levels.get(to)?.n_units()).then_some(u)
+    }
+
     pub fn scope_labels(&self, level: usize) -> Vec<String> {
         let Some(l) = self.levels.get(level) else { return Vec::new() };
         (0..l.n_units())

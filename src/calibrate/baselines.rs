@@ -293,6 +293,22 @@ pub fn shape_values(nn: &[f64], b: &[u32], v: &[u32], l: &[u32]) -> Vec<(&'stati
     out
 }
 
+/// Refits of one model (`wanted`, of `stations` each) within `budget` stations fitted;
+/// fewer than 9 fit: none. A note says when the budget cut them.
+fn refits_within(on: bool, wanted: usize, stations: usize, budget: f64, what: &str, notes: &mut Vec<String>) -> usize {
+    if !on {
+        return 0;
+    }
+    let mut k = wanted.min((budget / stations.max(1) as f64).floor() as usize);
+    if k < wanted {
+        if k < 9 {
+            k = 0;
+        }
+        notes.push(format!("{what} baseline on {k} refits of the clean replicates ({wanted} would exceed the budget of {budget} stations fitted)"));
+    }
+    k
+}
+
 /// Draws the clean replicates of `e` and computes every estimate on each (module docs).
 pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
     let t0 = Instant::now();
@@ -312,32 +328,8 @@ pub fn run(e: &Election, opt: &Options) -> Option<Baselines> {
         return Some(Baselines { replicates: 0, fingerprint_replicates: 0, mixture_replicates: 0, seed: opt.seed, sd_turnout: model.sd_turnout, sd_share: model.sd_share, sd_commission_turnout: model.sd_commission_turnout, sd_commission_share: model.sd_commission_share, notes, values: Vec::new(), seconds: t0.elapsed().as_secs_f64(), seconds_fingerprint: 0.0, seconds_mixture: 0.0 });
     }
     let fit_n = opt.fingerprint.as_ref().map_or(0, |f| n.min(f.max_stations));
-    let mut fp_reps = match &opt.fingerprint {
-        Some(_) => opt.fingerprint_reps.min(reps).min((FINGERPRINT_BUDGET / fit_n.max(1) as f64).floor() as usize),
-        None => 0,
-    };
-    if opt.fingerprint.is_some() && fp_reps < opt.fingerprint_reps.min(reps) {
-        if fp_reps < 9 {
-            fp_reps = 0;
-        }
-        notes.push(format!(
-            "fingerprint baseline on {fp_reps} refits of the clean replicates ({} would exceed the budget of {FINGERPRINT_BUDGET} stations fitted)",
-            opt.fingerprint_reps.min(reps)
-        ));
-    }
-    let mut mix_reps = match &opt.mixture {
-        Some(_) => opt.mixture_reps.min(reps).min((MIXTURE_BUDGET / n.max(1) as f64).floor() as usize),
-        None => 0,
-    };
-    if opt.mixture.is_some() && mix_reps < opt.mixture_reps.min(reps) {
-        if mix_reps < 9 {
-            mix_reps = 0;
-        }
-        notes.push(format!(
-            "mixture baseline on {mix_reps} refits of the clean replicates ({} would exceed the budget of {MIXTURE_BUDGET} stations fitted)",
-            opt.mixture_reps.min(reps)
-        ));
-    }
+    let fp_reps = refits_within(opt.fingerprint.is_some(), opt.fingerprint_reps.min(reps), fit_n, FINGERPRINT_BUDGET, "fingerprint", &mut notes);
+    let mix_reps = refits_within(opt.mixture.is_some(), opt.mixture_reps.min(reps), n, MIXTURE_BUDGET, "mixture", &mut notes);
     // Refits without bootstrap or regions; the replicates' fits run one at a time inside
     // the replicates' parallel loop.
     let mo = opt.mixture.as_ref().map(|m| MixtureOptions { bootstrap: 0, min_region: 0, ..m.clone() });

@@ -370,15 +370,7 @@ fn commission_unit(cx: &Ctx, tu: &Tally, u: usize, members: &[usize], names: &[S
 /// parents; `None` where a parent is missing.
 fn region_of_units(e: &Election, level: usize) -> Option<Vec<usize>> {
     let l = e.levels.get(level)?;
-    (0..l.n_units())
-        .map(|u| {
-            let mut unit = u;
-            for k in (1..=level).rev() {
-                unit = *e.levels[k].parent.get(unit)? as usize;
-            }
-            (unit < e.levels[0].n_units()).then_some(unit)
-        })
-        .collect()
+    (0..l.n_units()).map(|u| e.ancestor(level, u, 0)).collect()
 }
 
 fn tally_counts(cx: &Ctx, units: usize, unit_of: &dyn Fn(usize) -> usize) -> Vec<Tally> {
