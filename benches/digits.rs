@@ -16,7 +16,8 @@ fn bench(c: &mut Criterion) {
         c.bench_function("digits/2018/nation", |b| b.iter(|| analyze(&e, &fast()).unwrap()));
         // the exact per-station nulls alone (one binomial walk per station and count)
         let focus = e.leader().unwrap_or(0);
-        c.bench_function("digits/2018/exact_nulls", |b| b.iter(|| exact_election(&e, focus, 10, 100)));
+        c.bench_function("digits/2018/exact_nulls", |b| b.iter(|| exact_election(&e, focus, 10, 100, DigitNull::BetaBinomial)));
+        c.bench_function("digits/2018/exact_nulls_plugin", |b| b.iter(|| exact_election(&e, focus, 10, 100, DigitNull::Plugin)));
         c.bench_function("digits/2018/nation+regions", |b| b.iter(|| analyze(&e, &DigitOptions { regions: true, ..fast() }).unwrap()));
         let mut g = c.benchmark_group("digits/2018/resampled");
         g.sample_size(10);

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use tallyscope::stats::digits::sim::{SimOptions, Sizes, generate};
 use tallyscope::stats::digits::*;
+use tallyscope::stats::digits::prior::Prior;
 
 fn close(a: f64, b: f64, rel: f64) {
     assert!((a - b).abs() <= rel * b.abs().max(1e-300), "{a} vs {b} (rel {rel})");
@@ -293,30 +294,39 @@ fn russia_2018() {
     let p = |name: &str| r.get(name).unwrap_or_else(|| panic!("{name}")).p.unwrap();
     // DESIGN.md: every minor candidate fails the naive (uniform) chi-square, now the
     // descriptive p_uniform: all seven minor candidates p < 1e-30; the leader does not
-    // reject (chi2 13.10, p 0.158). The exact per-station null (the default p): Putin
-    // 10.43 (p 0.317); Grudinin, Zhirinovsky, Sobchak, Titov, Yavlinsky p > 0.15; Baburin
-    // (p 5e-50) and Suraykin (7e-89), whose counts are mostly below 10, still reject, and
-    // their calibration marks them not applicable (the inline calibration rejects 100% of
-    // clean replicates shaped like this file for them).
+    // reject (chi2 13.10, p 0.158). The exact per-station null (the default p, the
+    // posterior predictive of each commission's beta prior, stats::digits::prior): Putin
+    // 10.78 (p 0.291); Grudinin, Zhirinovsky, Sobchak, Titov, Yavlinsky p > 0.35; Baburin
+    // 20.5 (p 0.015) and Suraykin 31.8 (p 2e-4), whose counts are mostly below 10. The
+    // plug-in null Binomial(n, x/n) (`DigitNull::Plugin`) gave them p 5e-50 and 7e-89: its
+    // spread, doubled around the filter count ≥ 10, rejected 6 of 6 clean replicates shaped
+    // like this file (tests/calibrate_inline.rs measures the default's rates: 0.070, 0.050).
     let putin = "Путин Владимир Владимирович";
+    let plugin = analyze(&e, &DigitOptions { null: DigitNull::Plugin, ..fast.clone() }).unwrap();
     for c in &e.candidates {
         let t = r.get(&format!("digits.last.chi2.{c}")).unwrap();
+        let old = plugin.get(&format!("digits.last.chi2.{c}")).unwrap().p.unwrap();
         if c == putin {
             close(t.extra["chi2_uniform"], 13.101538, 1e-6);
             assert!((t.extra["p_uniform"] - 0.158).abs() < 0.001);
-            assert!((t.p.unwrap() - 0.317).abs() < 0.001, "{:?}", t.p);
+            assert!((t.p.unwrap() - 0.291).abs() < 0.001, "{:?}", t.p);
+            assert!((old - 0.317).abs() < 0.001, "{old}");
             assert_eq!(t.n, 97_028);
         } else {
             assert!(t.extra["p_uniform"] < 1e-30, "{c}: {:?}", t.extra["p_uniform"]);
-            if c.starts_with("Бабурин") || c.starts_with("Сурайкин") {
-                assert!(t.p.unwrap() < 1e-40, "{c}: {:?}", t.p);
+            if c.starts_with("Бабурин") {
+                assert!((t.p.unwrap() - 0.0149).abs() < 0.0005 && old < 1e-40, "{c}: {:?} {old}", t.p);
+            } else if c.starts_with("Сурайкин") {
+                assert!((1e-4..4e-4).contains(&t.p.unwrap()) && old < 1e-80, "{c}: {:?} {old}", t.p);
             } else {
-                assert!(t.p.unwrap() > 0.15, "{c}: {:?}", t.p);
+                assert!(t.p.unwrap() > 0.35, "{c}: {:?}", t.p);
             }
         }
     }
     assert!(r.get("digits.last.chi2.pooled").unwrap().extra["p_uniform"] < 1e-300);
-    assert!((1e-10..1e-8).contains(&p("digits.last.chi2.pooled")));
+    // pooled: 0.053 (the plug-in 9e-10)
+    assert!((p("digits.last.chi2.pooled") - 0.0526).abs() < 0.0005, "{}", p("digits.last.chi2.pooled"));
+    assert!((1e-10..1e-8).contains(&plugin.get("digits.last.chi2.pooled").unwrap().p.unwrap()));
     // repeated 0.1117 and adjacent 0.2175 of 376,617 counts ≥ 10: both above expectation
     // (small counts again: minor candidates' counts 10–20 are "adjacent"/"repeated" often)
     let rep = r.get("digits.last.repeated").unwrap();
@@ -327,7 +337,7 @@ fn russia_2018() {
     let lastc = r.get("digits.last.mean").unwrap();
     assert!((lastc.statistic - 4.47999).abs() < 1e-4);
     assert!((lastc.extra["p_uniform"] - 0.030).abs() < 0.001);
-    assert!((p("digits.last.mean") - 0.120).abs() < 0.001);
+    assert!((p("digits.last.mean") - 0.0815).abs() < 0.001, "{}", p("digits.last.mean"));
     assert!((r.get("digits.last.05").unwrap().statistic - 0.20213).abs() < 1e-4);
     let p05 = r.get("digits.pct05.turnout").unwrap();
     assert!((p05.statistic - 0.21894).abs() < 1e-4 && p05.extra["p_uniform"] < 1e-40, "{p05:?}");
@@ -462,11 +472,16 @@ fn exact_only() -> DigitOptions {
 
 /// Type-I rates at α = 0.05 of every national digit test with a p over `reps` clean elections.
 fn type_one(reps: u64, make: &dyn Fn(u64) -> tallyscope::Election) -> BTreeMap<String, (usize, usize, usize)> {
+    type_one_with(reps, make, &exact_only())
+}
+
+/// As [`type_one`] with the given options.
+fn type_one_with(reps: u64, make: &dyn Fn(u64) -> tallyscope::Election, o: &DigitOptions) -> BTreeMap<String, (usize, usize, usize)> {
     let mut rej: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     let mut sw: BTreeMap<String, usize> = BTreeMap::new();
     for s in 0..reps {
         let e = make(s);
-        let r = analyze(&e, &exact_only()).unwrap();
+        let r = analyze(&e, o).unwrap();
         for t in &r.nation {
             let Some(p) = t.p else { continue };
             let x = rej.entry(t.test.clone()).or_default();
@@ -487,17 +502,33 @@ fn print_rates(what: &str, rej: &BTreeMap<String, (usize, usize, usize)>) {
     }
 }
 
+/// Each rate consistent with 0.05 within its Monte Carlo error (two-sided exact binomial
+/// p ≥ 0.05/m over the m tests: at 600 replicates about [0.024, 0.078]), and their mean in
+/// [0.04, 0.06]. Why not "each in [0.03, 0.07]": at 600 replicates an exact null's rate
+/// leaves that window with probability 0.024 per test, so one of 17 tests does a third of
+/// the time by chance (the plug-in null passed it at these seeds; the beta-binomial one
+/// has the pooled 2BL at 43 of 600).
 fn assert_rates(rej: &BTreeMap<String, (usize, usize, usize)>) {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let m = rej.len() as f64;
+    let inside = rej.values().filter(|(k, n, _)| (0.03..=0.07).contains(&(*k as f64 / *n as f64))).count();
+    eprintln!("{inside} of {} rates in [0.03, 0.07]", rej.len());
     for (t, (k, n, _)) in rej {
-        let rate = *k as f64 / *n as f64;
-        assert!((0.03..=0.07).contains(&rate), "{t}: {rate}");
+        let b = Binomial::new(0.05, *n as u64).unwrap();
+        let (lo, hi) = (b.cdf(*k as u64), if *k == 0 { 1.0 } else { 1.0 - b.cdf(*k as u64 - 1) });
+        let p = (2.0 * lo.min(hi)).min(1.0);
+        assert!(p >= 0.05 / m, "{t}: {k}/{n}, p = {p:.2e} against 0.05");
     }
+    let mean = rej.values().map(|(k, n, _)| *k as f64 / *n as f64).sum::<f64>() / m;
+    assert!((0.04..=0.06).contains(&mean), "mean rate {mean}");
 }
 
 /// Every digit test's exact null holds on clean elections with small counts (`digits::sim`:
 /// 2,000 stations of lognormal size, median 1,000; shares around (0.6, 0.25, 0.1, 0.05),
-/// so the 5% candidate has tens of votes per station), 600 replicates: each rate in
-/// [0.03, 0.07]. The uniform null of the 5% candidate rejects almost always (printed).
+/// so the 5% candidate has tens of votes per station), 600 replicates: each rate within
+/// its Monte Carlo error of 0.05 ([`assert_rates`]; measured: 16 of 17 in [0.03, 0.07],
+/// the pooled 2BL 0.072). The uniform null of the 5% candidate rejects almost always
+/// (printed).
 #[test]
 fn exact_null_calibrated_on_clean_elections() {
     let t0 = Instant::now();
@@ -581,17 +612,32 @@ fn exact_null_by_hand() {
 /// of a fixture as Binomial(n, x/n)): expected digit counts (last, second, pairs, pct05 of
 /// the shares) within 4 Monte Carlo standard errors, and the variances of the linear
 /// statistics (mean last digit, share of 0/5, mean second digit, repeated pairs) within 5%
-/// (the Monte Carlo variance's relative sd is √(2/20,000) = 1%).
+/// (the Monte Carlo variance's relative sd is √(2/20,000) = 1%). The same for the
+/// default null, the posterior predictive of a commission prior (`stats::digits::prior`):
+/// each station's count drawn as `p ~ Beta(a₀ + x, b₀ + n − x)`, then `Binomial(n, p)`
+/// (rand_distr's samplers, independent of the pmf walk), zero counts included.
 #[test]
 fn exact_null_matches_monte_carlo() {
+    monte_carlo_check(None);
+    // a commission prior of share 0.04 and strength 600 (a₀ = 24, b₀ = 576)
+    monte_carlo_check(Some(Prior { a: 24.0, b: 576.0 }));
+    // a weak prior (strength 5: the posterior leans on the count; a₀ < 1 at zero counts)
+    monte_carlo_check(Some(Prior { a: 0.4, b: 4.6 }));
+}
+
+fn monte_carlo_check(prior: Option<Prior>) {
     use rand::SeedableRng;
-    use rand_distr::{Binomial, Distribution};
-    let st: Vec<(u64, u64)> = vec![(12, 400), (35, 900), (7, 60), (150, 600), (3, 1000), (10, 11), (480, 1300), (1500, 2100), (25, 120), (64, 64), (99, 450), (11, 2000)];
+    use rand_distr::{Beta, Binomial, Distribution};
+    eprintln!("prior {prior:?}");
+    let st: Vec<(u64, u64)> = vec![(12, 400), (35, 900), (7, 60), (150, 600), (3, 1000), (10, 11), (480, 1300), (1500, 2100), (25, 120), (64, 64), (99, 450), (11, 2000), (0, 700)];
     let mut null = ExactUnit::new(1);
     let mut p05 = 0.0;
     for &(x, n) in &st {
-        null.add_station(std::iter::once(x as u32), n, 0, 10, true, None);
-        p05 += station_p05(x, n);
+        null.add_station(std::iter::once(x as u32), n, 0, 10, true, None, prior.as_ref().map(std::slice::from_ref));
+        p05 += match prior {
+            None => station_p05(x, n),
+            Some(p) => station_digits_with(x, n, 10, true, Some(p)).p05,
+        };
     }
     let last = &null.last[0];
     let second = &null.second[0];
@@ -606,7 +652,11 @@ fn exact_null_matches_monte_carlo() {
         let (mut hl, mut h2, mut pr) = ([0u64; 10], [0u64; 10], PairTally::default());
         let mut k05 = 0.0;
         for &(x, n) in &st {
-            let k = Binomial::new(n, x as f64 / n as f64).unwrap().sample(&mut rng) as u32;
+            let p = match prior {
+                None => x as f64 / n as f64,
+                Some(pr) => Beta::new(pr.a + x as f64, pr.b + (n - x) as f64).unwrap().sample(&mut rng),
+            };
+            let k = Binomial::new(n, p).unwrap().sample(&mut rng) as u32;
             if k >= 10 {
                 hl[last_digit(k)] += 1;
                 h2[second_digit(k).unwrap()] += 1;
@@ -677,12 +727,16 @@ fn power_by_fraud_kind() {
     use tallyscope::simulate::{SimConfig, simulate};
     let reps = 40;
     for spec in ["invented:0.02:0.8", "invented:0.005:0.8", "integer:0.05:5", "copy:0.02"] {
-        let rej = type_one(reps, &|s| {
+        let make = |s: u64| {
             simulate(&SimConfig { stations: 20_000, seed: 60_000 + s, frauds: vec![spec.parse().unwrap()], ..SimConfig::default() })
                 .unwrap()
                 .election()
-        });
+        };
+        let rej = type_one(reps, &make);
         print_rates(&format!("power {spec}"), &rej);
+        if std::env::var("TS_PLUGIN").is_ok() {
+            print_rates(&format!("power {spec} (plug-in null)"), &type_one_with(reps, &make, &DigitOptions { null: DigitNull::Plugin, ..exact_only() }));
+        }
         if spec == "invented:0.02:0.8" {
             let (k, n, _) = rej["digits.last.chi2.pooled"];
             assert!(2 * k >= n, "pooled last digits: {k}/{n}");

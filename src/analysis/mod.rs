@@ -61,6 +61,8 @@ pub struct Options {
     pub fingerprint_baseline_reps: usize,
     /// Of them, how many the finite mixture is refitted on (0: no mixture baseline).
     pub mixture_baseline_reps: usize,
+    /// The exact digit null's model of a station's count (the calibration replicates it).
+    pub digit_null: digits::DigitNull,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
             baseline_reps: crate::calibrate::baselines::REPLICATES,
             fingerprint_baseline_reps: crate::calibrate::baselines::FINGERPRINT_REPLICATES,
             mixture_baseline_reps: crate::calibrate::baselines::MIXTURE_REPLICATES,
+            digit_null: Default::default(),
         }
     }
 }
@@ -204,7 +207,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         if reps > 0 {
             s.spawn(|_| {
                 let (v, t) = timed("calibration", || {
-                    let o = crate::calibrate::inline::InlineOptions { reps, seed: opt.seed, ..Default::default() };
+                    let o = crate::calibrate::inline::InlineOptions { reps, seed: opt.seed, digit_null: opt.digit_null, ..Default::default() };
                     crate::calibrate::inline::run(e, leader, &o)
                 });
                 cal_r = Some(v);
@@ -246,7 +249,7 @@ pub fn run_election_with(election: Arc<Election>, read: ReadReport, opt: &Option
         });
         s.spawn(|_| {
             let (v, t) = timed("digits", || {
-                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, commissions: true, include_abroad: opt.include_abroad, ..Default::default() };
+                let mut o = digits::DigitOptions { candidate: leader, seed: opt.seed, bootstrap: 200, commissions: true, include_abroad: opt.include_abroad, null: opt.digit_null, ..Default::default() };
                 o.resample.draws = opt.digit_draws;
                 o.resample.seed = opt.seed;
                 o.penultimate = opt.penultimate;

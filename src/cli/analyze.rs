@@ -163,6 +163,13 @@ pub struct Args {
     /// Pshenichnikov's integer-excess figures) are reproduced with it.
     #[arg(long)]
     pub include_abroad: bool,
+    /// The exact digit null's model of each station's count: `beta-binomial` (the
+    /// posterior predictive of a beta prior fitted per commission and candidate; holds on
+    /// national files where counts are small) or `plugin` (`Binomial(n, x/n)` at the
+    /// station's own share, as before version 0.x: biased for small candidates on tens of
+    /// thousands of stations). See docs/methods or `stats::digits::prior`.
+    #[arg(long, value_enum, default_value_t = crate::stats::digits::DigitNull::BetaBinomial, value_name = "MODEL")]
+    pub digit_null: crate::stats::digits::DigitNull,
     /// Observers' records of some stations (see `tallyscope compare --help`): every
     /// discrepancy becomes the strongest evidence in the station and commission ranking,
     /// report.html gets a section, stations.csv three columns, and DIR/observed/ the
@@ -310,6 +317,7 @@ pub fn options(args: &Args, e: &crate::Election) -> Result<analysis::Options> {
         flag_threshold: args.flag_threshold,
         calibration_reps: if args.no_calibration { 0 } else { args.calibration_reps.unwrap_or(analysis::AUTO_REPS) },
         include_abroad: args.include_abroad,
+        digit_null: args.digit_null,
         baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::REPLICATES },
         fingerprint_baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::FINGERPRINT_REPLICATES },
         mixture_baseline_reps: if args.no_calibration { 0 } else { crate::calibrate::baselines::MIXTURE_REPLICATES },

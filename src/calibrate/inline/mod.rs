@@ -205,6 +205,11 @@ pub struct InlineOptions {
     /// can hold the fast path against it). Off by default.
     #[serde(skip)]
     pub full_draws: bool,
+    /// The exact digit null's station model, as the battery's ([`digits::DigitNull`]).
+    pub digit_null: digits::DigitNull,
+    /// Replicates that run the digit tests (the first ones; [`DIGIT_REPS`] by default,
+    /// at most `reps`): the tests raise it to measure the digit tests' fine rates.
+    pub digit_reps: usize,
 }
 
 /// Work budget of the default calibration, in station-draws (stations × 4 per replicate:
@@ -241,7 +246,7 @@ pub fn auto_reps(e: &Election) -> std::result::Result<usize, String> {
 
 impl Default for InlineOptions {
     fn default() -> Self {
-        InlineOptions { reps: 200, seed: 20_260_301, alpha: 0.05, threshold: 0.08, full_draws: false }
+        InlineOptions { reps: 200, seed: 20_260_301, alpha: 0.05, threshold: 0.08, full_draws: false, digit_null: digits::DigitNull::default(), digit_reps: DIGIT_REPS }
     }
 }
 
@@ -438,6 +443,8 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         dip_null: Default::default(),
         alpha: opt.alpha,
         full_draws: opt.full_draws,
+        digit_null: opt.digit_null,
+        digit_reps: opt.digit_reps,
     };
     let reps: Vec<Vec<(u32, f64)>> = (0..opt.reps)
         .into_par_iter()

@@ -261,6 +261,9 @@ pub(super) struct Work {
     /// Digit tallies (digit replicates only, allocated on the first): the scope being
     /// tallied (one commission, or region, at a time) and each region's sum.
     pub(super) digit: Option<(DigitTally, Vec<DigitTally>)>,
+    /// Each scope's moments and priors of the digit null (`[scope * k + j]`), per replicate.
+    pub(super) digit_moments: Vec<digits::prior::Moments>,
+    pub(super) digit_priors: Vec<digits::prior::Prior>,
     // integer: per included station
     pub(super) int_region: Vec<u32>,
     pub(super) int_comm: Vec<u32>,
@@ -283,6 +286,8 @@ impl Work {
             ballots: Vec::new(),
             votes: Vec::new(),
             digit: None,
+            digit_moments: Vec::new(),
+            digit_priors: Vec::new(),
             int_region: Vec::new(),
             int_comm: Vec::new(),
             pt: Vec::new(),
@@ -328,6 +333,10 @@ pub(super) struct Ctx<'a> {
     pub(super) dip_null: std::sync::Mutex<HashMap<usize, std::sync::Arc<Vec<f64>>>>,
     pub(super) alpha: f64,
     pub(super) full_draws: bool,
+    /// The exact digit null's station model (the battery's option).
+    pub(super) digit_null: digits::DigitNull,
+    /// Replicates that run the digit tests (the first ones).
+    pub(super) digit_reps: usize,
 }
 
 pub(super) const DIGITS: [f64; 10] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
@@ -481,7 +490,8 @@ impl Ctx<'_> {
 
     /// Adds station `s` (a position in `Model::stations`) of a replicate to a digit tally,
     /// with its exact per-station nulls, as the battery's `digits::exact_units`.
-    pub(super) fn tally_station(&self, s: usize, ballots: &[u32], votes: &[u32], t: &mut DigitTally) {
+    /// `priors`: the station's scope's priors of the candidates (beta-binomial null).
+    pub(super) fn tally_station(&self, s: usize, ballots: &[u32], votes: &[u32], t: &mut DigitTally, priors: Option<&[digits::prior::Prior]>) {
         let m = self.m;
         let k = m.k;
         let row = &votes[s * k..(s + 1) * k];
@@ -503,7 +513,7 @@ impl Ctx<'_> {
             t.pct_s[(round_pct(row[m.leader], den as u32) % 10) as usize] += 1;
         }
         let sum: u64 = row.iter().map(|&x| x as u64).sum();
-        t.exact.add_station(row.iter().copied(), den.max(sum), m.leader, 10, share_in, turnout_in.then_some((b.min(n), n)));
+        t.exact.add_station(row.iter().copied(), den.max(sum), m.leader, 10, share_in, turnout_in.then_some((b.min(n), n)), priors);
     }
 
     /// The digit tests of one replicate: each scope (commission, or region) tallied on its
@@ -518,10 +528,39 @@ impl Ctx<'_> {
         for r in regs.iter_mut() {
             r.clear();
         }
+        // The commission priors of the beta-binomial null, from this replicate's counts
+        // (as the battery fits them from the file's).
+        let with_priors = self.digit_null == digits::DigitNull::BetaBinomial;
+        if with_priors {
+            let m = self.m;
+            w.digit_moments.clear();
+            w.digit_moments.resize(self.by_scope.len() * k, Default::default());
+            for (scope, members) in self.by_scope.iter().enumerate() {
+                let mom = &mut w.digit_moments[scope * k..(scope + 1) * k];
+                for &s in members {
+                    let s = s as usize;
+                    let row = &votes[s * k..(s + 1) * k];
+                    let n = m.valid[s].max(row.iter().map(|&x| x as u64).sum());
+                    for (mj, &x) in mom.iter_mut().zip(row) {
+                        mj.add(x as u64, n);
+                    }
+                }
+            }
+            let zeros;
+            let (region, n_regions) = if self.commission.is_some() {
+                (&self.comm_region[..], self.regions.max(1))
+            } else {
+                zeros = vec![0u32; self.by_scope.len()];
+                (&zeros[..], 1)
+            };
+            w.digit_priors = digits::prior::fit(&w.digit_moments, k, region, n_regions);
+        }
+        let priors = &w.digit_priors;
         for (scope, members) in self.by_scope.iter().enumerate() {
             one.clear();
+            let pr = with_priors.then(|| &priors[scope * k..(scope + 1) * k]);
             for &s in members {
-                self.tally_station(s as usize, ballots, votes, one);
+                self.tally_station(s as usize, ballots, votes, one, pr);
             }
             match (&self.commission, &self.region) {
                 (Some(ck), _) => {
@@ -557,7 +596,7 @@ impl Ctx<'_> {
         let m = self.m;
         let k = m.k;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(replicate_seed(seed, r));
-        let with_digits = r < DIGIT_REPS;
+        let with_digits = r < self.digit_reps;
         let (mut ballots, mut votes) = (std::mem::take(&mut w.ballots), std::mem::take(&mut w.votes));
         m.draw_some(&mut rng, &mut ballots, &mut votes, with_digits || self.full_draws);
         w.int_region.clear();
@@ -648,7 +687,7 @@ impl Ctx<'_> {
             }
             (w.pt, w.ps, w.pe, w.ht, w.hs, w.he) = (pt, ps, pe, ht, hs, he);
         }
-        // digits, on the first DIGIT_REPS only: nation, each region, each commission
+        // digits, on the first `digit_reps` only: nation, each region, each commission
         if with_digits {
             self.digit_replicate(&ballots, &votes, w, &mut out);
         }

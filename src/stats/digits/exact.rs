@@ -2,6 +2,13 @@
 //!
 //! # The model
 //!
+//! By default (`DigitNull::BetaBinomial`) a candidate count's null is the posterior
+//! predictive of its commission's beta prior, `BetaBinomial(n_i, a₀ + x_i, b₀ + n_i − x_i)`
+//! ([`super::prior`], which says why: the plug-in below doubles the spread around the
+//! filter, a bias that shows on national files), laid out by `pmf_betabin_into`; the
+//! rest of this section describes the plug-in (`DigitNull::Plugin`, and the turnout
+//! numerator's null in both), whose arithmetic the default shares.
+//!
 //! Station `i`'s count is `X_i ~ Binomial(n_i, p̂_i)`, independently, with `n_i` the
 //! station's relevant total (valid votes `V`, or the sum of the candidates' votes where `V`
 //! is missing, for candidate counts; registered voters `N` for the turnout numerator) and
@@ -76,6 +83,7 @@
 
 #![allow(unused_imports)]
 use super::*;
+use super::prior::Prior;
 use crate::stats::integer::ln_binom_pmf;
 
 /// Above this `σ` the last digit of a binomial is uniform to `exp(−2σ²·sin²(π/10)) < 1e-12`
@@ -181,6 +189,13 @@ impl StationDigits {
 /// and pairs fold from them), second digits by runs of `10^(m−2)` equal second digits,
 /// and the 0/5 percentages by the intervals of `k` that round to a multiple of 5.
 pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
+    station_digits_with(x, n, min, pct, None)
+}
+
+/// As [`station_digits`], for the plug-in null (`prior = None`) or the posterior
+/// predictive `BetaBinomial(n, a₀ + x, b₀ + n − x)` of a commission prior `Beta(a₀, b₀)`
+/// ([`super::prior`]).
+pub fn station_digits_with(x: u64, n: u64, min: u32, pct: bool, prior: Option<Prior>) -> StationDigits {
     let n = n.max(x);
     let min = min as u64;
     let min2 = min.max(10);
@@ -191,7 +206,10 @@ pub fn station_digits(x: u64, n: u64, min: u32, pct: bool) -> StationDigits {
     PMF.with(|cell| {
         let mut bufs = cell.borrow_mut();
         let (buf, up) = &mut *bufs;
-        let lo = pmf_into(n, x, buf, up);
+        let lo = match prior {
+            None => pmf_into(n, x, buf, up),
+            Some(p) => pmf_betabin_into(n, p.a + x as f64, if p.b > 0.0 { p.b + (n - x) as f64 } else { 0.0 }, buf, up),
+        };
         let hi = lo + buf.len() as u64; // exclusive
         // counts in [min, min2) (only when min < 10): one by one
         for k in lo.max(min)..hi.min(min2) {
@@ -292,6 +310,86 @@ fn pmf_into(n: u64, x: u64, buf: &mut Vec<f64>, up: &mut Vec<f64>) -> u64 {
     }
     buf.reverse();
     buf.extend_from_slice(up);
+    kd
+}
+
+/// Lays out `P(X = k)` of `X ~ BetaBinomial(n, a, b)` in increasing `k` into `buf`, as
+/// [`pmf_into`] does for the binomial; returns the first `k`. The walk starts at 1.0 at
+/// the mode (`0` when `a < 1`, `n` when `b < 1`, else the mean rounded) and the terms are
+/// divided by their sum at the end (no gamma functions: the walk covers all but 1e-16 of
+/// the mass, so the sum is the normalising constant to that precision).
+/// Ratios: up `P(k+1)/P(k) = (n−k)(k+a) / ((k+1)(n−k−1+b))`, down
+/// `P(k−1)/P(k) = k(n−k+b) / ((n−k+1)(k−1+a))`. The pmf is log-concave for `a, b ≥ 1`
+/// (the ratios fall along each side, so the geometric bound of the stopping rule holds);
+/// `a < 1` happens only at a zero count with a weak prior, where the pmf falls from `k = 0`
+/// and the ratio's second factor `(n−k)/(n−k−1+b)`, which does fall, bounds every later
+/// ratio (and symmetrically for `b < 1`).
+fn pmf_betabin_into(n: u64, a: f64, b: f64, buf: &mut Vec<f64>, up: &mut Vec<f64>) -> u64 {
+    buf.clear();
+    up.clear();
+    if a <= 0.0 || n == 0 {
+        buf.push(1.0);
+        return 0;
+    }
+    if b <= 0.0 {
+        buf.push(1.0);
+        return n;
+    }
+    let nf = n as f64;
+    let k0 = if a < 1.0 {
+        0
+    } else if b < 1.0 {
+        n
+    } else {
+        ((nf * a / (a + b)).round() as u64).min(n)
+    };
+    up.push(1.0);
+    let mut acc = 1.0;
+    let kf = k0 as f64;
+    // up: numerator (n−k)(k+a), denominator (k+1)(n−k−1+b), from k = k0
+    let (mut ku, mut tu) = (k0, 1.0f64);
+    let (mut ua, mut ub) = (nf - kf, kf + a);
+    let (mut uc, mut ud) = (kf + 1.0, nf - kf - 1.0 + b);
+    // down: numerator k(n−k+b), denominator (n−k+1)(k−1+a), from k = k0
+    let (mut kd, mut td) = (k0, 1.0f64);
+    let (mut da, mut db) = (kf, nf - kf + b);
+    let (mut dc, mut dd) = (nf - kf + 1.0, kf - 1.0 + a);
+    let (mut go_up, mut go_down) = (k0 < n, k0 > 0);
+    while go_up || go_down {
+        if go_up {
+            let r = (ua * ub) / (uc * ud);
+            tu *= r;
+            ku += 1;
+            up.push(tu);
+            acc += tu;
+            // the bound on every later ratio (module docs of this function)
+            let bound = if a < 1.0 { r.max(ua / ud) } else { r };
+            ua -= 1.0;
+            ub += 1.0;
+            uc += 1.0;
+            ud -= 1.0;
+            go_up = ku < n && !(bound < 1.0 && tu * bound < 1e-16 * acc * (1.0 - bound));
+        }
+        if go_down {
+            let r = (da * db) / (dc * dd);
+            td *= r;
+            kd -= 1;
+            buf.push(td);
+            acc += td;
+            let bound = if b < 1.0 { r.max(da / dd) } else { r };
+            da -= 1.0;
+            db += 1.0;
+            dc += 1.0;
+            dd -= 1.0;
+            go_down = kd > 0 && !(bound < 1.0 && td * bound < 1e-16 * acc * (1.0 - bound));
+        }
+    }
+    buf.reverse();
+    buf.extend_from_slice(up);
+    let inv = 1.0 / acc;
+    for v in buf.iter_mut() {
+        *v *= inv;
+    }
     kd
 }
 
@@ -693,9 +791,16 @@ impl ExactUnit {
     /// Adds one station: the candidates' counts `votes[j]` out of `den`, the focus
     /// candidate `focus`, `min` the last-digit filter, `pct_share` whether the station
     /// enters `pct05.share`; `turnout`: `(B, N)` when it enters `pct05.turnout`.
-    pub fn add_station(&mut self, votes: impl Iterator<Item = u32>, den: u64, focus: usize, min: u32, pct_share: bool, turnout: Option<(u32, u32)>) {
+    ///
+    /// `priors`: the candidates' commission priors (the posterior-predictive null of
+    /// [`super::prior`]), or `None` for the plug-in `Binomial(den, x/den)`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_station(&mut self, votes: impl Iterator<Item = u32>, den: u64, focus: usize, min: u32, pct_share: bool, turnout: Option<(u32, u32)>, priors: Option<&[Prior]>) {
         for (j, x) in votes.enumerate() {
-            if x == 0 {
+            let prior = priors.map(|p| p[j]);
+            // A zero count's null is a point mass at 0 under the plug-in null (and under a
+            // prior without votes for the candidate): nothing to add but the percentage.
+            if x == 0 && prior.is_none_or(|p| p.a <= 0.0) {
                 if pct_share && j == focus {
                     // round(0) = 0 ends in 0 with certainty
                     self.p05_share.add(&[1.0], 1.0, &[1.0], 1.0);
@@ -703,7 +808,7 @@ impl ExactUnit {
                 continue;
             }
             let want_pct = pct_share && j == focus;
-            let s = station_digits(x as u64, den, min, want_pct);
+            let s = station_digits_with(x as u64, den, min, want_pct, prior);
             let (i1, i2) = (x >= min, x >= min.max(10));
             let mut a = [0.0; 10];
             if i1 {
@@ -773,9 +878,12 @@ pub fn exact_linear_p<const K: usize>(null: &ShareNull<K>, obs: &[u64; K], total
 /// The exact nulls of a whole election's ordinary stations in one unit (every station,
 /// no set-asides), in parallel: what the battery's national pass computes, for the bench
 /// and the tests.
-pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominator: u32) -> ExactUnit {
+pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominator: u32, null: super::DigitNull) -> ExactUnit {
     let k = e.votes.len();
     let den = e.valid_or_sum();
+    let all: Vec<usize> = (0..e.len()).collect();
+    let priors = (null == super::DigitNull::BetaBinomial)
+        .then(|| super::prior::StationPriors::fit(e, &all, &|i| den[i].max(e.votes.iter().map(|v| v[i] as u64).sum())));
     let (b, nreg) = (e.get(Role::Issued).or(e.get(Role::InBoxes)), e.get(Role::Registered));
     let md = min_denominator.max(1);
     (0..e.len())
@@ -789,7 +897,7 @@ pub fn exact_election(e: &Election, focus: usize, min_count: u32, min_denominato
                 };
                 let sum: u64 = e.votes.iter().map(|v| v[i] as u64).sum();
                 let pct = den[i] >= md as u64 && den[i] <= u32::MAX as u64;
-                u.add_station(e.votes.iter().map(|v| v[i]), den[i].max(sum), focus, min_count, pct, turnout);
+                u.add_station(e.votes.iter().map(|v| v[i]), den[i].max(sum), focus, min_count, pct, turnout, priors.as_ref().map(|p| p.at(i)));
                 u
             },
         )
@@ -857,5 +965,33 @@ mod tests {
             assert_eq!(PAIR_FLAGS[r] & 1 != 0, REPEATED.contains(&r));
             assert_eq!(PAIR_FLAGS[r] & 2 != 0, ADJACENT.contains(&r));
         }
+    }
+
+    /// The beta-binomial walk against the textbook pmf
+    /// `C(n, k)·B(k + a, n − k + b)/B(a, b)` from log-gammas (statrs, an independent
+    /// implementation), term by term, including the weak-prior shapes `a < 1` (a zero
+    /// count: the pmf falls from 0) and `b < 1`, and the degenerate `a = 0`.
+    #[test]
+    fn betabin_walk_matches_the_textbook_pmf() {
+        use statrs::function::gamma::ln_gamma;
+        let lbeta = |a: f64, b: f64| ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
+        let lchoose = |n: u64, k: u64| ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0);
+        let cases = [(1000u64, 15.0, 2985.0), (1000, 0.6, 800.0), (1000, 800.0, 0.4), (40, 2.5, 3.5), (2500, 300.5, 1200.0), (7, 1.0, 1.0), (3000, 12.0, 9000.0), (120, 0.05, 3.0)];
+        let (mut buf, mut up) = (Vec::new(), Vec::new());
+        for &(n, a, b) in &cases {
+            let lo = pmf_betabin_into(n, a, b, &mut buf, &mut up);
+            let mut total = 0.0;
+            for k in 0..=n {
+                let want = (lchoose(n, k) + lbeta(k as f64 + a, (n - k) as f64 + b) - lbeta(a, b)).exp();
+                let got = if k >= lo && k < lo + buf.len() as u64 { buf[(k - lo) as usize] } else { 0.0 };
+                total += want;
+                // the log-gamma reference carries ~1e-15 of ~2e4: 1e-11 relative
+                assert!((got - want).abs() < 1e-9 * want.max(1e-4), "n {n} a {a} b {b} k {k}: {got} vs {want}");
+            }
+            assert!((total - 1.0).abs() < 1e-9, "n {n} a {a} b {b}: textbook total {total}");
+            assert!((buf.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+        }
+        let lo = pmf_betabin_into(50, 0.0, 10.0, &mut buf, &mut up);
+        assert_eq!((lo, buf.as_slice()), (0, &[1.0][..]));
     }
 }

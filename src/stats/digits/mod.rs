@@ -3,9 +3,13 @@
 //!
 //! # The default null: exact, per station ([`exact`])
 //!
-//! Every digit test's p-value comes from the stations' own binomial models: each count
-//! redrawn as `Binomial(n, x/n)` (`n` = valid votes for candidate counts, registered voters
-//! for the turnout numerator), its digit probabilities summed exactly from the pmf, the
+//! Every digit test's p-value comes from the stations' own count models: each candidate
+//! count redrawn from the posterior predictive `BetaBinomial(n, a₀ + x, b₀ + n − x)` of a
+//! beta prior fitted per commission and candidate ([`prior`]: the plug-in
+//! `Binomial(n, x/n)` of earlier versions, `DigitNull::Plugin`, doubled each count's spread
+//! and rejected clean replicates of national files for small candidates), the turnout
+//! numerator as `Binomial(N, B/N)` (`n` = valid votes for candidate counts, registered
+//! voters `N` for the turnout numerator), its digit probabilities summed exactly from the pmf, the
 //! filters (`counts ≥ min_count`, `≥ 10` for second digits and pairs) applied to the model
 //! as to the data, and the statistic built on `Y = O − e·O_tot` (observed tallies minus the
 //! expected shares times the observed number of counts) with the sandwich covariance
@@ -107,6 +111,7 @@
 mod bootstrap;
 mod classical;
 pub mod exact;
+pub mod prior;
 mod resampled;
 pub mod sim;
 
@@ -168,6 +173,21 @@ pub struct DigitOptions {
     /// Smallest count whose penultimate digit is tested (100).
     pub min_penultimate: u32,
     pub seed: u64,
+    /// The exact null's model of a station's count ([`prior`]): the posterior predictive
+    /// of a commission beta prior (default) or the plug-in binomial at the station's own
+    /// share (the null of earlier versions, biased where counts are small and stations many).
+    pub null: DigitNull,
+}
+
+/// The model of a station's count in the exact digit null (module docs of [`prior`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigitNull {
+    /// `BetaBinomial(n, a₀ + x, b₀ + n − x)`, `Beta(a₀, b₀)` the commission's prior.
+    #[default]
+    BetaBinomial,
+    /// `Binomial(n, x/n)`.
+    Plugin,
 }
 
 impl Default for DigitOptions {
@@ -188,6 +208,7 @@ impl Default for DigitOptions {
             penultimate: false,
             min_penultimate: 100,
             seed: 20180318,
+            null: DigitNull::default(),
         }
     }
 }
@@ -288,6 +309,8 @@ struct Ctx<'a> {
     turnout_num: Option<&'a [u32]>,
     registered: Option<&'a [u32]>,
     share_den: Vec<u64>,
+    /// The commission priors of the exact null (`None`: the plug-in null).
+    priors: Option<prior::StationPriors>,
     o: &'a DigitOptions,
 }
 
@@ -325,7 +348,7 @@ fn exact_of(cx: &Ctx, members: &[usize]) -> ExactUnit {
         };
         let pct_share = den >= md as u64 && den <= u32::MAX as u64;
         let sum: u64 = cx.e.votes.iter().map(|v| v[i] as u64).sum();
-        u.add_station(cx.e.votes.iter().map(|v| v[i]), den.max(sum), cx.focus, cx.o.min_count, pct_share, turnout);
+        u.add_station(cx.e.votes.iter().map(|v| v[i]), den.max(sum), cx.focus, cx.o.min_count, pct_share, turnout, cx.priors.as_ref().map(|p| p.at(i)));
     };
     if members.len() <= CHUNK {
         let mut u = ExactUnit::new(k);
@@ -742,7 +765,14 @@ pub fn analyze(e: &Election, o: &DigitOptions) -> crate::Result<DigitReport> {
         notes.push("no registered voters or ballots: pct05.turnout and turnout shape not computed".into());
     }
     let share_den = e.valid_or_sum();
-    let cx = Ctx { e, stations, focus, turnout_num, registered, share_den, o };
+    let priors = match o.null {
+        DigitNull::BetaBinomial => {
+            let den = |i: usize| share_den[i].max(e.votes.iter().map(|v| v[i] as u64).sum());
+            Some(prior::StationPriors::fit(e, &stations, &den))
+        }
+        DigitNull::Plugin => None,
+    };
+    let cx = Ctx { e, stations, focus, turnout_num, registered, share_den, priors, o };
     // nation
     // The exact nulls are additive over stations: with regions, one pass per region and
     // the nation as their sum (one binomial walk per station and count in all).
