@@ -99,10 +99,11 @@ fn clean_flagged_share_at_most_half_a_percent() {
 /// The station-level kinds: the score ranks the falsified stations at least as well as
 /// the plain winner's share (fixed seeds, 30,000 stations). NOT MET for single-station
 /// transfers since commissions are measured against the clean side of their region
-/// (transfer:0.05:0.2 seed 2: 0.696 → 0.663 against the share's 0.692; seed 1 0.719 →
-/// 0.698 against 0.692): a commission's chance displacement now passes more points to
-/// all its stations. That kind is held within 0.035 of the share here and to the full
-/// target in [`whole_commission_target`].
+/// (transfer:0.05:0.2 seed 2: 0.696 → 0.663 → 0.676 with the two-cluster reference,
+/// against the share's 0.692; seed 1 0.719 → 0.698 → 0.703 against 0.692; seed 3 0.674
+/// against 0.704): a commission's chance displacement passes points to all its stations.
+/// That kind is held within 0.035 of the share here and to the full target in
+/// [`whole_commission_target`].
 #[test]
 fn station_kinds_not_below_the_winners_share() {
     for spec in &SCENARIOS[..7] {
@@ -130,22 +131,28 @@ const WHOLE: [&str; 6] = [
 ];
 
 /// Whole-commission falsification like the real case, three seeds each. Score AUC
-/// before this round (fe79043) → now (winner's share):
+/// at fe79043 → 5c2f72a (clean-side quartile) → now (two-cluster clean reference, the
+/// region's clean centre against the other regions', the transfer look ungated), and
+/// the winner's share:
 ///
 /// | scenario | seed 1 | seed 2 | seed 3 |
 /// | --- | --- | --- | --- |
-/// | transfer 0.3 | 0.769 → 0.811 (0.703) | 0.842 → 0.825 (0.796) | 0.838 → 0.835 (0.777) |
-/// | transfer 0.4 | 0.760 → 0.802 (0.706) | 0.697 → 0.803 (0.789) | 0.794 → 0.827 (0.783) |
-/// | transfer 0.5 | 0.608 → 0.749 (0.712) | 0.568 → 0.764 (0.771) | 0.603 → 0.740 (0.774) |
-/// | stuffing 0.3 | 0.738 → 0.807 (0.674) | 0.812 → 0.839 (0.771) | 0.809 → 0.845 (0.747) |
-/// | stuffing 0.4 | 0.690 → 0.783 (0.679) | 0.749 → 0.822 (0.761) | 0.755 → 0.849 (0.744) |
-/// | stuffing 0.5 | 0.632 → 0.772 (0.689) | 0.625 → 0.788 (0.745) | 0.634 → 0.800 (0.739) |
+/// | transfer 0.3 | 0.769 → 0.811 → 0.869 (0.703) | 0.842 → 0.825 → 0.910 (0.796) | 0.838 → 0.835 → 0.919 (0.777) |
+/// | transfer 0.4 | 0.760 → 0.802 → 0.881 (0.706) | 0.697 → 0.803 → 0.911 (0.789) | 0.794 → 0.827 → 0.924 (0.783) |
+/// | transfer 0.5 | 0.608 → 0.749 → 0.881 (0.712) | 0.568 → 0.764 → 0.901 (0.771) | 0.603 → 0.740 → 0.930 (0.774) |
+/// | stuffing 0.3 | 0.738 → 0.807 → 0.827 (0.674) | 0.812 → 0.839 → 0.858 (0.771) | 0.809 → 0.845 → 0.877 (0.747) |
+/// | stuffing 0.4 | 0.690 → 0.783 → 0.831 (0.679) | 0.749 → 0.822 → 0.874 (0.761) | 0.755 → 0.849 → 0.899 (0.744) |
+/// | stuffing 0.5 | 0.632 → 0.772 → 0.850 (0.689) | 0.625 → 0.788 → 0.889 (0.745) | 0.634 → 0.800 → 0.890 (0.739) |
 ///
-/// At 0.5 the shorth centre used before sat on the falsified half of a region as often
-/// as not. Asserted: at least 0.73 everywhere (the old code fails it at 0.4 and 0.5), and
-/// within 0.04 of the winner's share (transfer 0.5 seeds 2 and 3 are below it by 0.007
-/// and 0.034). The target (0.85, never below the share) is
-/// [`whole_commission_target`]: NOT MET.
+/// What is left is mostly the capital (a fifth of the falsified stations at 0.3):
+/// falsified throughout, it is ordinary against its own region, and against the other
+/// regions it shows only as far as its honest level lets it (seed 1: its stuffed
+/// stations rank 0.42–0.45 against the clean ones, the rest of the nation's 0.95–0.97).
+/// A ceiling, from the simulator's truth (tests outside the suite): each commission's mean
+/// measured from the median of its region's truly clean commissions, in the right
+/// signature, ranks the stations at 0.99 (transfer) and 0.97–0.985 (stuffing).
+/// Asserted: at least 0.82 everywhere and 0.05 above the winner's share (the code of
+/// 5c2f72a fails both at 0.5).
 #[test]
 fn whole_commission_scenarios_found() {
     for spec in WHOLE {
@@ -153,15 +160,16 @@ fn whole_commission_scenarios_found() {
             let (a, sim) = run(&[spec], 30_000, seed);
             let (s, w) = aucs(&a, &sim);
             eprintln!("{spec} seed {seed}: score AUC {s:.3}, winner's share {w:.3}");
-            assert!(s >= 0.73 && s >= w - 0.04, "{spec} seed {seed}: score {s}, share {w}");
+            assert!(s >= 0.82 && s >= w + 0.05, "{spec} seed {seed}: score {s}, share {w}");
         }
     }
 }
 
 /// The acceptance target: AUC ≥ 0.85 on every whole-commission scenario and never
-/// below the winner's share on any scenario. NOT MET (measured 0.740–0.849 on the
-/// whole-commission scenarios, see above; transfer:0.05:0.2 below the share): run with
-/// `--ignored` to see where it stands.
+/// below the winner's share on any scenario. NOT MET: stuffing-commissions at 0.3 and 0.4
+/// seed 1 (0.827, 0.831: the capital, see above) and transfer:0.05:0.2 seeds 2 and 3
+/// (0.676 and 0.674 against the share's 0.692 and 0.704); every other case meets it. Run
+/// with `--ignored` to see where it stands.
 #[test]
 #[ignore]
 fn whole_commission_target() {

@@ -16,13 +16,24 @@
 //! | turnout up | `z_T` | |
 //! | leader share up | `z_S` | |
 //! | stuffing | `(z_T + z_S)/√2` | both up |
-//! | transfer | `(z_S − z_R)/√2` | the leader up, the runner-up's share of the opponents' votes down (`z_R < 0`), turnout and invalid ballots ordinary (`|z| <` [`ORDINARY_Z`]) |
+//! | transfer | `(z_S − z_R)/√2` | always (the projection on the transfer direction: the leader up, the runner-up's share of the opponents' votes down) |
 //!
-//! The strongest counts once, at `p = min(1, LOOKS·Φ̄(z))`. A commission gets the points
-//! against the other commissions of its region plus [`NATION_WEIGHT`] times those against
-//! every commission of the nation. Centres and spreads of the one-sided looks come from
-//! the clean side of the peers ([`CLEAN_SIDE_Q`]), so that a third to a half of the
-//! commissions falsified the same way do not become the reference.
+//! The strongest counts once, at `p = min(1, LOOKS·Φ̄(z))`. The transfer look is not
+//! gated on the signs of `z_S`, `z_R` nor on an ordinary turnout, as the station-level
+//! signature is: a commission is 40 stations, its mean is measured to a few hundredths,
+//! and what spreads it is the commission's own honest effect, so a falsified commission
+//! whose honest turnout or share happens to sit a little low would lose the look (on
+//! transfer-commissions at 0.3 and 0.5, seeds 1–3, the gated look ranked the stations
+//! 0.01–0.04 lower in AUC). A stuffed commission's transfer z is below its stuffing z.
+//!
+//! A commission gets the points against the other commissions of its region plus
+//! [`PARENT_WEIGHT`] times those of its region's clean centre against the other regions'
+//! clean centres (where the regions are too small for one: [`NATION_WEIGHT`] times the
+//! commission's against every commission of the nation). Centres and spreads of the one-sided looks come from the
+//! clean side of the peers, so that a third to a half of the commissions falsified the
+//! same way do not become the reference: the clean-side quartile ([`CLEAN_SIDE_Q`]) and,
+//! where the peers hold two clusters, the clean one of a two-cluster fit
+//! ([`super::clean_fit`]).
 //! The runner-up's share *of the opponents' votes* is used rather than of all votes: it
 //! does not fall when the leader rises honestly (it is independent of the leader's share
 //! in the simulator's clean model), and it falls when the runner-up's votes are moved to
@@ -36,7 +47,8 @@ use crate::stats::common::norm_sf;
 
 /// Looks at one question (turnout, share, stuffing, transfer): the Bonferroni factor.
 pub const LOOKS: f64 = 2.0;
-/// Turnout and invalid ballots count as ordinary for the transfer signature below this |z|.
+/// Turnout and invalid ballots count as ordinary for the station-level transfer signature
+/// below this |z| ([`super::stations`]; the commission-level look is not gated, see above).
 pub const ORDINARY_Z: f64 = 2.0;
 
 /// The strongest displacement of one unit.
@@ -69,115 +81,141 @@ pub fn displacement(e: &Election, level: usize, members: &[Vec<usize>], stations
     let l = &e.levels[level];
     let nu = l.n_units();
     if level == 0 {
-        return against(e, members, stations, &vec![-1; nu], &format!("the nation's other {}s", l.name), 1.0, false);
+        return against(e, members, stations, &vec![-1; nu], &format!("the nation's other {}s", l.name), 1.0, false).0;
     }
-    // Against the other units of its parent, and against every unit of the level (the
-    // parent may be falsified throughout, as a capital was): the points of the first plus
-    // NATION_WEIGHT times those of the second, each Bonferroni over its looks only.
+    // Against the other units of its parent, and the parent as a whole against the
+    // nation: the parent's clean centre against the other parents' clean centres where
+    // the parents are big enough for one (a capital falsified throughout shows there,
+    // not against its own region), else the unit against every unit of the level. The
+    // points of the first plus NATION_WEIGHT times those of the second, each Bonferroni
+    // over its looks only.
     let parent: Vec<i64> = (0..nu).map(|u| l.parent[u] as i64).collect();
     let (unit, up) = (&l.name, &e.levels[level - 1].name);
-    let (a, b) = rayon::join(
-        || against(e, members, stations, &parent, &format!("the other {unit}s of its {up}"), 1.0, true),
-        || against(e, members, stations, &vec![-1; nu], &format!("every {unit} of the nation"), 1.0, true),
-    );
+    let (a, g) = against(e, members, stations, &parent, &format!("the other {unit}s of its {up}"), 1.0, true);
+    let b = if g.iter().all(Option::is_some) {
+        g.into_iter().map(|g| g.flatten().map(|d| (d, format!("its {up}'s clean centre against the other {up}s'"), PARENT_WEIGHT))).collect::<Vec<_>>()
+    } else {
+        let (b, _) = against(e, members, stations, &vec![-1; nu], &format!("every {unit} of the nation"), 1.0, true);
+        g.into_iter().zip(b).map(|(g, b)| match g {
+            Some(g) => g.map(|d| (d, format!("its {up}'s clean centre against the other {up}s'"), PARENT_WEIGHT)),
+            None => b.map(|d| (d, "against the nation".to_string(), NATION_WEIGHT)),
+        }).collect()
+    };
     a.into_iter()
         .zip(b)
         .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => {
-                let pb = NATION_WEIGHT * b.points;
-                Some(Displacement { z: a.z.max(b.z), points: a.points + pb, text: format!("{} ({:.1} points), and against the nation ({NATION_WEIGHT} × {:.1} points): {}", a.text, a.points, b.points, b.text) })
+            (Some(a), Some((b, what, w))) => {
+                let pb = w * b.points;
+                Some(Displacement { z: a.z.max(b.z), points: a.points + pb, text: format!("{} ({:.1} points), and {what} ({w} × {:.1} points): {}", a.text, a.points, b.points, b.text) })
             }
             (Some(a), None) => Some(a),
-            (None, Some(b)) => Some(Displacement { z: b.z, points: NATION_WEIGHT * b.points, text: format!("against the nation ({NATION_WEIGHT} × {:.1} points): {}", b.points, b.text) }),
+            (None, Some((b, what, w))) => Some(Displacement { z: b.z, points: w * b.points, text: format!("{what} ({w} × {:.1} points): {}", b.points, b.text) }),
             (None, None) => None,
         })
         .collect()
 }
 
-/// Weight of a unit's displacement against every unit of the nation, added to its
-/// displacement against the other units of its parent. Against its parent alone a
-/// region falsified throughout (the capital) shows nothing; against the nation alone
-/// honest geography (an east–west divide) shows as much as fraud. Measured on
-/// simulated whole-commission falsifications at 0.3–0.5 of the stations (a prototype
-/// of the commission-level scores, 30,000 stations, seeds 1–3): the parent's z plus half
-/// the nation's ranked the falsified commissions at AUC 0.86–0.94, the stronger of the
-/// two at 0.72–0.93; at weight 0.25 the station score's AUCs were 0.00–0.04 lower.
+/// Weight of the parent's clean centre against the other parents' clean centres, added
+/// to the unit's displacement against the other units of its parent. Against its parent
+/// alone a region falsified throughout (the capital) shows nothing; against the other
+/// regions it shows as honest geography of the same size does too. The two comparisons
+/// are the nested parts of the unit's departure from the nation (about independent on a
+/// clean election), so they add at full weight: on the whole-commission scenarios
+/// (tests/rank_references.rs, seeds 1–3) 1 against 0.5 raised the score's AUC by
+/// 0.00–0.05 (the capital's stations against the clean ones: 0.60–0.72 → 0.69–0.86 on
+/// transfer-commissions) and lowered transfer:0.05:0.2 by 0.006–0.012.
+pub const PARENT_WEIGHT: f64 = 1.0;
+
+/// Weight of a unit's displacement against every unit of the nation, where the parents
+/// have no clean centre to compare (too few units each, or too few parents: Poland's
+/// gminas). That reference's spread holds the regions' and honest geography shows in it
+/// as much as fraud: measured on simulated whole-commission falsifications at 0.3–0.5
+/// of the stations (a prototype of the commission-level scores, 30,000 stations, seeds
+/// 1–3) the parent's z plus half the nation's ranked the falsified commissions at AUC
+/// 0.86–0.94, the stronger of the two at 0.72–0.93; at weight 0.25 the station score's
+/// AUCs were 0.00–0.04 lower. At 1, Poland 2020's first round flagged 178 stations
+/// (0.65%) against 113 at 0.5.
 pub const NATION_WEIGHT: f64 = 0.5;
 
 /// [`displacement`] against one set of peers (`parent`: the peer group of each unit, -1
 /// for all), points at `p = min(1, refs·LOOKS·Φ̄(z))`.
-fn against(e: &Election, members: &[Vec<usize>], stations: &[StationScore], parent: &[i64], peers: &str, refs: f64, one_sided: bool) -> Vec<Option<Displacement>> {
+#[allow(clippy::type_complexity)]
+fn against(e: &Election, members: &[Vec<usize>], stations: &[StationScore], parent: &[i64], peers: &str, refs: f64, one_sided: bool) -> (Vec<Option<Displacement>>, Vec<Option<Option<Displacement>>>) {
     let nu = members.len();
     let side = |s: f64| if one_sided { s } else { 0.0 };
     let reg = e.get(Role::Registered);
     let valid = e.valid_or_sum();
     let s = stations;
-    let ((lt, ls), (lr, li)) = rayon::join(
+    let ((lt, ls), lr) = rayon::join(
         || {
             rayon::join(
                 || location_z(&moments(members, |i| s[i].turnout, |i| reg.map_or(1.0, |r| r[i] as f64)), parent, side(1.0)),
                 || location_z(&moments(members, |i| s[i].share, |i| valid[i] as f64), parent, side(1.0)),
             )
         },
+        // Denominator: the opponents' votes, V·(1 − leader share).
         || {
-            rayon::join(
-                // Denominator: the opponents' votes, V·(1 − leader share).
-                || {
-                    let opp = |i: usize| valid[i] as f64 * (1.0 - s[i].share.unwrap_or(0.0));
-                    location_z(&moments(members, |i| s[i].rival_share.filter(|_| opp(i) >= super::MIN_OPPONENT_VOTES), opp), parent, side(-1.0))
-                },
-                || location_z(&moments(members, |i| s[i].invalid_share, |i| valid[i] as f64 / (1.0 - s[i].invalid_share.unwrap_or(0.0)).max(0.5)), parent, 0.0),
-            )
+            let opp = |i: usize| valid[i] as f64 * (1.0 - s[i].share.unwrap_or(0.0));
+            location_z(&moments(members, |i| s[i].rival_share.filter(|_| opp(i) >= super::MIN_OPPONENT_VOTES), opp), parent, side(-1.0))
         },
     );
+    let unit = (0..nu).map(|u| strongest(lt.0[u], ls.0[u], lr.0[u], refs, peers)).collect();
+    // The parent's clean centre against the other parents' (None where the parent has
+    // none: too few units for a clean-side centre, or too few parents).
+    let group = (0..nu)
+        .map(|u| (lt.1[u].is_some() || ls.1[u].is_some()).then(|| strongest(lt.1[u], ls.1[u], lr.1[u], refs, "the other groups' clean centres")))
+        .collect();
+    (unit, group)
+}
+
+/// The strongest of the looks (turnout, leader share, stuffing, transfer) at one unit's
+/// z of turnout, leader share and the runner-up's share of the opponents' votes, each `(z, value, centre)` on the logit scale; points at
+/// `p = min(1, refs·LOOKS·Φ̄(z))`.
+type Z = Option<(f64, f64, f64)>;
+fn strongest(zt: Z, zs: Z, zr: Z, refs: f64, peers: &str) -> Option<Displacement> {
     let expit = |x: f64| 100.0 / (1.0 + (-x).exp());
-    (0..nu)
-        .map(|u| {
-            let mut best: Option<(f64, String)> = None;
-            let mut consider = |z: f64, text: &dyn Fn() -> String| {
-                if z > 0.0 && best.as_ref().is_none_or(|b| z > b.0) {
-                    best = Some((z, text()));
-                }
-            };
-            let (zt, zs, zr, zi) = (lt[u], ls[u], lr[u], li[u]);
-            if let Some((z, x, c)) = zt {
-                consider(z, &|| format!("mean turnout {:.1}% vs peer units' {:.1}% (z = {z:.1})", expit(x), expit(c)));
+    let mut best: Option<(f64, String)> = None;
+    let mut consider = |z: f64, text: &dyn Fn() -> String| {
+        if z > 0.0 && best.as_ref().is_none_or(|b| z > b.0) {
+            best = Some((z, text()));
+        }
+    };
+        if let Some((z, x, c)) = zt {
+            consider(z, &|| format!("mean turnout {:.1}% vs peer units' {:.1}% (z = {z:.1})", expit(x), expit(c)));
+        }
+        if let Some((z, x, c)) = zs {
+            consider(z, &|| format!("mean leader share {:.1}% vs peer units' {:.1}% (z = {z:.1})", expit(x), expit(c)));
+        }
+        if let (Some((a, xt, ct)), Some((b, xs, cs))) = (zt, zs) {
+            if a > 0.0 && b > 0.0 {
+                let z = (a + b) / std::f64::consts::SQRT_2;
+                consider(z, &|| {
+                    format!(
+                        "stuffing: mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%, joint z = {z:.1})",
+                        expit(xt),
+                        expit(xs),
+                        expit(ct),
+                        expit(cs)
+                    )
+                });
             }
-            if let Some((z, x, c)) = zs {
-                consider(z, &|| format!("mean leader share {:.1}% vs peer units' {:.1}% (z = {z:.1})", expit(x), expit(c)));
-            }
-            if let (Some((a, xt, ct)), Some((b, xs, cs))) = (zt, zs) {
-                if a > 0.0 && b > 0.0 {
-                    let z = (a + b) / std::f64::consts::SQRT_2;
-                    consider(z, &|| {
-                        format!(
-                            "stuffing: mean turnout {:.1}% and leader share {:.1}% both above peer units' ({:.1}%, {:.1}%, joint z = {z:.1})",
-                            expit(xt),
-                            expit(xs),
-                            expit(ct),
-                            expit(cs)
-                        )
-                    });
-                }
-            }
-            if let (Some((a, xs, cs)), Some((b, xr, cr))) = (zs, zr) {
-                let ordinary = |v: Option<(f64, f64, f64)>| v.is_none_or(|v| v.0.abs() < ORDINARY_Z);
-                if a > 0.0 && b < 0.0 && ordinary(zt) && ordinary(zi) {
-                    let z = (a - b) / std::f64::consts::SQRT_2;
-                    consider(z, &|| {
-                        format!(
-                            "transfer: mean leader share {:.1}% up (peer units' {:.1}%) and the runner-up's share of the opponents' votes {:.1}% down (peer units' {:.1}%), turnout and invalid ordinary (joint z = {z:.1})",
-                            expit(xs),
-                            expit(cs),
-                            expit(xr),
-                            expit(cr)
-                        )
-                    });
-                }
-            }
-            best.map(|(z, text)| Displacement { z, points: super::points((refs * LOOKS * norm_sf(z)).min(1.0)), text: text.replace("peer units'", peers) })
-        })
-        .collect()
+        }
+        // The transfer direction: the leader's share up and the runner-up's share of the
+        // opponents' votes down, their z combined whatever the signs and whatever the
+        // turnout (see the module docs).
+        if let (Some((a, xs, cs)), Some((b, xr, cr))) = (zs, zr) {
+            let z = (a - b) / std::f64::consts::SQRT_2;
+            consider(z, &|| {
+                format!(
+                    "transfer: mean leader share {:.1}% (peer units' {:.1}%, z = {a:.1}) and the runner-up's share of the opponents' votes {:.1}% (peer units' {:.1}%, z = {b:.1}), joint z = {z:.1}",
+                    expit(xs),
+                    expit(cs),
+                    expit(xr),
+                    expit(cr)
+                )
+            });
+        }
+        best.map(|(z, text)| Displacement { z, points: super::points((refs * LOOKS * norm_sf(z)).min(1.0)), text: text.replace("peer units'", peers) })
 }
 
 /// Fewest peers for the lower-quartile centre and spread (below it: the median of the
@@ -214,7 +252,7 @@ use crate::stats::common::quantile_sorted as quantile;
 /// about one `s` when half of the group moved far. Smaller groups: the median of the
 /// others, and the spread from the deviations on the other side. `τ² = s² −` the median
 /// sampling variance. `side` 0: the median without the unit and both sides.
-pub(crate) fn location_z(m: &[Option<Moments>], parent: &[i64], side: f64) -> Vec<Option<(f64, f64, f64)>> {
+pub(crate) fn location_z(m: &[Option<Moments>], parent: &[i64], side: f64) -> (Vec<Option<(f64, f64, f64)>>, Vec<Option<(f64, f64, f64)>>) {
     let nu = m.len();
     let mut groups: std::collections::HashMap<i64, Vec<f64>> = Default::default();
     let mut all = Vec::new();
@@ -265,9 +303,43 @@ pub(crate) fn location_z(m: &[Option<Moments>], parent: &[i64], side: f64) -> Ve
             }
         })
         .collect();
+    // Where a part of the units moved together, the clean cluster fitted as one
+    // component of a two-cluster mixture ([`super::clean_fit`]) replaces the clean-side
+    // centre and spread of the groups big enough for a quartile.
+    let mut centre = centre;
+    let mut fitted_sd = None;
+    if let Some(sd0) = clean_sd.filter(|_| side != 0.0) {
+        let mut index: std::collections::HashMap<i64, usize> = Default::default();
+        let (mut y, mut g, mut start, mut who) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for u in 0..nu {
+            let (Some(x), Some(c)) = (m[u].as_ref(), centre[u]) else { continue };
+            if !groups.get(&parent[u]).is_some_and(|p| p.len() > 5) || group_q[&parent[u]].is_none() {
+                continue;
+            }
+            let next = index.len();
+            let k = *index.entry(parent[u]).or_insert(next);
+            if k == start.len() {
+                start.push(side * c);
+            }
+            y.push(side * x.mean);
+            g.push(k);
+            who.push(u);
+        }
+        // Several groups only: one group is the whole level, whose clusters are honest
+        // geography as often as not (Poland 2020's gminas: cities and countryside, a
+        // "moved" cluster of 48% two sds up in the leader's share).
+        let fitted = if start.len() >= MIN_GROUPS { super::clean_fit::fit(&y, &g, &start, sd0) } else { None };
+        if let Some(f) = fitted {
+            for (&u, &k) in who.iter().zip(&g) {
+                centre[u] = Some(side * f.centre[k]);
+            }
+            fitted_sd = Some(f.sd);
+        }
+    }
+    let clean_sd = fitted_sd.or(clean_sd);
     let dev: Vec<f64> = (0..nu).filter_map(|u| Some(m[u].as_ref()?.mean - centre[u]?)).collect();
     if dev.len() < 3 {
-        return vec![None; nu];
+        return (vec![None; nu], vec![None; nu]);
     }
     let total = match clean_sd {
         Some(sd) => sd * sd,
@@ -283,7 +355,7 @@ pub(crate) fn location_z(m: &[Option<Moments>], parent: &[i64], side: f64) -> Ve
     };
     let samp: Vec<f64> = m.iter().flatten().map(|x| x.se2).collect();
     let tau2 = (total - median_mad(&samp).0).max(0.0);
-    (0..nu)
+    let unit = (0..nu)
         .map(|u| {
             let x = m[u].as_ref()?;
             let c = centre[u]?;
@@ -293,7 +365,39 @@ pub(crate) fn location_z(m: &[Option<Moments>], parent: &[i64], side: f64) -> Ve
             }
             Some(((x.mean - c) / se2.sqrt(), x.mean, c))
         })
-        .collect()
+        .collect();
+    (unit, group_z(&centre, parent, &groups, &group_q))
+}
+
+/// Fewest groups with a clean centre for comparing those centres.
+pub const MIN_GROUPS: usize = 6;
+
+/// Each group's clean centre (the centre its units are measured from) against the other
+/// groups' clean centres: `(c_g − median) / (1.4826·MAD)` over the groups big enough for
+/// a clean-side centre, given to each of the group's units as `(z, c_g, median)`. A
+/// region falsified throughout (the capital) has its clean centre where its falsified
+/// commissions are, so within the region it shows nothing; against the other regions'
+/// clean centres (not their means, which their own falsified commissions raise) it
+/// does, as honest geography of the same size does too.
+fn group_z(centre: &[Option<f64>], parent: &[i64], groups: &std::collections::HashMap<i64, Vec<f64>>, group_q: &std::collections::HashMap<i64, Option<f64>>) -> Vec<Option<(f64, f64, f64)>> {
+    let nu = centre.len();
+    let mut at: std::collections::HashMap<i64, f64> = Default::default();
+    for u in 0..nu {
+        let big = groups.get(&parent[u]).is_some_and(|p| p.len() > 5) && group_q.get(&parent[u]).is_some_and(|q| q.is_some());
+        if let (true, Some(c)) = (big, centre[u]) {
+            at.entry(parent[u]).or_insert(c);
+        }
+    }
+    if at.len() < MIN_GROUPS {
+        return vec![None; nu];
+    }
+    let v: Vec<f64> = at.values().copied().collect();
+    let (med, mad) = median_mad(&v);
+    let sd = 1.4826 * mad;
+    if !(sd > 0.0) {
+        return vec![None; nu];
+    }
+    (0..nu).map(|u| at.get(&parent[u]).map(|&c| ((c - med) / sd, c, med))).collect()
 }
 
 #[cfg(test)]
@@ -315,9 +419,12 @@ mod tests {
     /// 20 groups of 40 units, unit means Normal(group effect, 0.2), sampling variance
     /// 0.0004. Clean: the one-sided z has about mean 0 and sd 1 (centre and spread from
     /// the clean side are exact for a clean normal). Half of every group moved up by 0.8
-    /// (4 sd, a whole-commission falsification at 0.5): the moved half keeps a z near 2
-    /// and the clean half below 0 (the shorth centre used before sat on the moved half
-    /// as often as not, giving the moved half z ≈ 0).
+    /// (4 sd, a whole-commission falsification at 0.5): the two-cluster fit finds the
+    /// clean half, whose z then has about mean 0 and sd 1 again, and the moved half a z
+    /// near 4. (The shorth centre used first sat on the moved half as often as not,
+    /// giving the moved half z ≈ 0; the clean-side quartile alone gives the moved half
+    /// z ≈ 2.1 and the clean one ≈ −0.7, see below.) The group effects of both
+    /// elections compared with each other: about mean 0 and sd 1.
     #[test]
     fn clean_side_centre_survives_half_the_units_moved() {
         use rand::SeedableRng;
@@ -337,21 +444,44 @@ mod tests {
                     fraud.push(f);
                 }
             }
-            let z: Vec<f64> = location_z(&m, &parent, 1.0).into_iter().map(|x| x.unwrap().0).collect();
+            let z: Vec<f64> = location_z(&m, &parent, 1.0).0.into_iter().map(|x| x.unwrap().0).collect();
             let clean: Vec<f64> = z.iter().zip(&fraud).filter(|x| !*x.1).map(|x| *x.0).collect();
             let mean = clean.iter().sum::<f64>() / clean.len() as f64;
             let sd = (clean.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / clean.len() as f64).sqrt();
             if !moved {
                 assert!(mean.abs() < 0.25 && (sd - 1.0).abs() < 0.2, "clean z: mean {mean}, sd {sd}");
             } else {
-                // By hand: the quartile sits near the clean half's median, the values
-                // below it give s ≈ 0.674σ/0.4758 = 1.42σ and the centre ≈ 0.96σ, so a
-                // moved unit's z ≈ (4 − 0.96)/1.42 ≈ 2.1 and a clean one's ≈ −0.7.
+                // By hand, without the fit: the quartile sits near the clean half's
+                // median, the values below it give s ≈ 0.674σ/0.4758 = 1.42σ and the
+                // centre ≈ 0.96σ, so a moved unit's z ≈ (4 − 0.96)/1.42 ≈ 2.1 and a clean
+                // one's ≈ −0.7. With the fit: 4 and 0.
                 let moved_z: Vec<f64> = z.iter().zip(&fraud).filter(|x| *x.1).map(|x| *x.0).collect();
                 let med = |v: &[f64]| { let mut v = v.to_vec(); v.sort_by(f64::total_cmp); v[v.len() / 2] };
-                assert!(med(&moved_z) > 1.6, "moved units' median z {}", med(&moved_z));
-                assert!(med(&clean) < -0.3, "clean units' median z {}", med(&clean));
+                assert!(med(&moved_z) > 3.4, "moved units' median z {}", med(&moved_z));
+                assert!(mean.abs() < 0.25 && (sd - 1.0).abs() < 0.2, "clean z under half moved: mean {mean}, sd {sd}");
             }
+            // The groups' clean centres against each other (20 groups: sd of the sd ≈ 0.16).
+            let g: Vec<f64> = location_z(&m, &parent, 1.0).1.iter().step_by(40).map(|x| x.unwrap().0).collect();
+            let gm = g.iter().sum::<f64>() / g.len() as f64;
+            let gsd = (g.iter().map(|x| (x - gm).powi(2)).sum::<f64>() / g.len() as f64).sqrt();
+            assert!(gm.abs() < 0.5 && (gsd - 1.0).abs() < 0.45, "moved {moved}: group z mean {gm}, sd {gsd}");
         }
+    }
+
+    /// One group (the whole level) holding two clusters is not fitted: its clusters are
+    /// honest geography as often as not. The same 800 units as above, half moved, in one
+    /// group: the clean-side quartile's z (moved ≈ 2.1, clean ≈ −0.7, by hand above).
+    #[test]
+    fn one_group_keeps_the_clean_side_quartile() {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let unit = Normal::new(0.0, 0.2).unwrap();
+        let m: Vec<Option<Moments>> = (0..800).map(|k| Some(Moments { n: 40, mean: unit.sample(&mut rng) + if k % 2 == 0 { 0.8 } else { 0.0 }, se2: 0.0004, q: 39.0 })).collect();
+        let z: Vec<f64> = location_z(&m, &vec![-1; 800], 1.0).0.into_iter().map(|x| x.unwrap().0).collect();
+        let med = |v: Vec<f64>| { let mut v = v; v.sort_by(f64::total_cmp); v[v.len() / 2] };
+        let moved = med(z.iter().step_by(2).copied().collect());
+        let clean = med(z.iter().skip(1).step_by(2).copied().collect());
+        assert!((1.6..2.8).contains(&moved) && (-1.1..-0.3).contains(&clean), "moved {moved}, clean {clean}");
     }
 }

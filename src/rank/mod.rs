@@ -18,7 +18,7 @@
 //! | identical protocol | multinomial chance of the match (capped at 10⁻⁶) | same vote vector as another station of its commission (≥ 5 votes) |
 //! | transfer against peers | normal tail of the runner-up's robust z (its share of the opponents' votes, down), relative to ½ | leader share z > 0, turnout and invalid z within ±2 |
 //! | against the nation and stations like it | the stronger of the stuffing `(z_T + z_S)/√2` and transfer `(z_S − z_R)/√2` signatures, each against every ordinary station and against the ordinary stations of its size class ([`size_classes`]: quintiles of registered voters), counted at the weaker of the two references, relative to ½, less [`NATION_BASELINE_POINTS`] | z > 0 |
-//! | its commission as a whole | the commission's [`displacement`] (against the other commissions of its region, plus [`displacement::NATION_WEIGHT`] × against every commission of the nation), less [`INHERIT_BASELINE_POINTS`], at most [`INHERIT_MAX_POINTS`] | a signature up |
+//! | its commission as a whole | the commission's [`displacement`] (against the other commissions of its region, plus [`displacement::PARENT_WEIGHT`] × its region's clean centre against the other regions' clean centres, or [`displacement::NATION_WEIGHT`] × the commission against every commission of the nation where regions are too small for a clean centre), less [`INHERIT_BASELINE_POINTS`], at most [`INHERIT_MAX_POINTS`] | a signature up |
 //!
 //! **References.** A station is compared with its commission (the peers below), with
 //! the nation, with the stations of its size across the nation (the file's station-type
@@ -43,6 +43,7 @@
 //! commission and nation evidence were added) (see the
 //! `rank` integration tests for the measured rate).
 
+pub mod clean_fit;
 pub mod displacement;
 pub mod observed;
 pub mod units;
