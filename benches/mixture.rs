@@ -1,7 +1,9 @@
 //! Finite-mixture speed (issue 23): one fit (4 starts, α fitted, no bootstrap) of 100,000
 //! stations drawn from the model itself (f_i 0.1, f_e 0.01), and of Russia 2018 when
-//! `../shared/data/ru/2018.csv.zip` is present (skipped with a loud message otherwise).
-//! Target: 100,000 stations in at most 1 s on the 2-core machine.
+//! `../shared/data/ru/2018.csv.zip` is present (skipped with a loud message otherwise):
+//! the nation alone (`ru2018/fit`) and what `analyze --mixture` runs (`ru2018/fit_regions`:
+//! the nation and its regions with at least 1,000 stations, no bootstrap).
+//! Target: 100,000 stations in at most 1 s on the 2-core machine, regions included.
 //! Run: `cargo bench --bench mixture -- --quick`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -31,6 +33,10 @@ fn benches(c: &mut Criterion) {
         let o = MixtureOptions { min_region: 0, ..Default::default() };
         let st = mixture::select(&e, &Default::default()).unwrap();
         g.bench_function("ru2018/fit", |b| b.iter(|| mixture::fit(black_box(&st), &o, e.len(), &[]).unwrap()));
+        // as `analyze --mixture` (mixture::analyze): the regions' labels, regions fitted
+        let names = e.scope_labels(0);
+        let o = MixtureOptions::default();
+        g.bench_function("ru2018/fit_regions", |b| b.iter(|| mixture::fit(black_box(&st), &o, e.len(), &names).unwrap()));
     } else {
         eprintln!("\n!!!!!! SKIPPED Russia 2018 bench: {} not found !!!!!!\n", path.display());
     }
