@@ -63,7 +63,7 @@ const KINDS: [&str; 11] = [
 fn expected_size(kind: &str) -> Option<(u32, u32)> {
     match kind {
         "turnout-fine" | "share-fine" | "turnout" | "share" => Some((1400, 1000)),
-        "fingerprint" => Some((1400, 760)),
+        "fingerprint" | "mixture" => Some((1400, 760)),
         "last-digits" | "second-digits" => Some((1400, 700)),
         "scatter" => Some((1000, 1000)),
         "region-multiples" => Some((1400, 1050)),
@@ -220,6 +220,29 @@ fn report_is_self_contained() {
     for kind in KINDS {
         assert!(md.contains(&format!("(charts/{kind}.png)")) && md.contains(&format!("(charts/{kind}.svg)")), "report.md links {kind}");
     }
+}
+
+/// The finite mixture's chart (issue 23: the fitted model beside the observed fingerprint)
+/// is drawn and in the report only with `analyze --mixture`: absent from the default run
+/// above, present in a run of the same file with the mixture on, where the chart shows two
+/// filled panels.
+#[test]
+fn mixture_chart_only_with_the_mixture() {
+    let html = std::fs::read_to_string(out().join("report.html")).unwrap();
+    assert!(!html.contains("id=\"chart-mixture\"") && !out().join("charts/mixture.png").exists(), "mixture chart without --mixture");
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("out");
+    let run = Command::new(BIN).arg("analyze").arg(fixture().join("election.csv")).args(["--mixture", "--no-calibration", "-q", "-o"]).arg(&o).output().unwrap();
+    assert!(run.status.success(), "analyze --mixture failed: {}", String::from_utf8_lossy(&run.stderr));
+    let html = std::fs::read_to_string(o.join("report.html")).unwrap();
+    assert!(html.contains("id=\"chart-mixture\""), "no mixture chart in the report");
+    assert!(html.contains("href=\"#chart-mixture\""), "the mixture finding does not point at its chart");
+    let png = decode_png(&o.join("charts/mixture.png"));
+    assert_eq!((png.w, png.h), (1400, 760));
+    // two panels of viridis cells: much ink, many colours
+    assert!(ink_share(&png) > 0.1 && distinct_colours(&png) > 100, "ink {} colours {}", ink_share(&png), distinct_colours(&png));
+    let svg = std::fs::read_to_string(o.join("charts/mixture.svg")).unwrap();
+    assert!(svg.contains("Fitted model: f_i = "), "the model panel's caption");
 }
 
 #[test]

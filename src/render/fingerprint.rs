@@ -12,10 +12,10 @@ use plotters::prelude::*;
 /// model's mean counts scaled to the observed total); on the log scale from half the
 /// smallest observed non-empty cell (so model cells below that are left white) to the
 /// largest cell.
-struct Scale {
-    log: bool,
-    lo: f64,
-    hi: f64,
+pub(super) struct Scale {
+    pub(super) log: bool,
+    pub(super) lo: f64,
+    pub(super) hi: f64,
 }
 
 impl Scale {
@@ -28,7 +28,7 @@ impl Scale {
     }
 }
 
-fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, h: &Histogram2d, scale_to: f64, sc: &Scale, caption: &str, x_desc: &str, y_desc: &str) -> DrawResult<DB> {
+pub(super) fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, h: &Histogram2d, scale_to: f64, sc: &Scale, caption: &str, x_desc: &str, y_desc: &str) -> DrawResult<DB> {
     let mut chart = ChartBuilder::on(area)
         .margin(8)
         .margin_right(20)
@@ -59,7 +59,7 @@ fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, h: &Histogram2d, sca
     Ok(())
 }
 
-fn colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, sc: &Scale, unit: &str) -> DrawResult<DB> {
+pub(super) fn colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, sc: &Scale, unit: &str) -> DrawResult<DB> {
     let st = style::text(TICK).color(&MUTED);
     area.draw(&Text::new(unit.to_string(), (6, 4), st.clone()))?;
     area.draw(&Text::new(if sc.log { "(log scale)" } else { "(linear scale)" }.to_string(), (6, 24), st))?;

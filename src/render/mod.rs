@@ -9,6 +9,7 @@ pub mod commissions;
 pub mod data;
 pub mod digits;
 pub mod fingerprint;
+pub mod mixture;
 pub mod histograms;
 pub mod multiples;
 pub mod regions;
@@ -37,6 +38,9 @@ pub enum Chart {
     Share,
     /// Turnout × leader share 2-D histogram (viridis, log scale) and the fitted Klimek model.
     Fingerprint,
+    /// The same histogram beside Mebane's fitted finite mixture (simulated), with
+    /// `analyze --mixture` only.
+    Mixture,
     /// Last-digit frequencies against uniform, with 95% intervals.
     LastDigits,
     /// Second-digit (2BL) frequencies against the expected ones, with 95% intervals.
@@ -76,12 +80,13 @@ impl Format {
 }
 
 impl Chart {
-    pub const ALL: [Chart; 11] = [
+    pub const ALL: [Chart; 12] = [
         Chart::TurnoutFine,
         Chart::ShareFine,
         Chart::Turnout,
         Chart::Share,
         Chart::Fingerprint,
+        Chart::Mixture,
         Chart::LastDigits,
         Chart::SecondDigits,
         Chart::IntegerRegions,
@@ -98,6 +103,7 @@ impl Chart {
             Chart::Turnout => "turnout",
             Chart::Share => "share",
             Chart::Fingerprint => "fingerprint",
+            Chart::Mixture => "mixture",
             Chart::LastDigits => "last-digits",
             Chart::SecondDigits => "second-digits",
             Chart::IntegerRegions => "integer-regions",
@@ -119,6 +125,7 @@ impl Chart {
             Chart::Turnout => "turnout at 1 pp bins, by stations and by voters",
             Chart::Share => "leader's share at 1 pp bins, by stations and by voters",
             Chart::Fingerprint => "turnout × leader share 2-D histogram (viridis, log scale) beside the fitted Klimek et al. model",
+            Chart::Mixture => "turnout × leader share 2-D histogram beside Mebane's fitted finite mixture, simulated from its parameters (only with analyze --mixture)",
             Chart::LastDigits => "last-digit frequencies against the test's exact per-station null, with 95% intervals (all candidates pooled; the leader)",
             Chart::SecondDigits => "second-digit (2BL) frequencies against the expected ones, with 95% intervals",
             Chart::IntegerRegions => "integer-percentage excess stations per region, with the null's 95% interval",
@@ -156,6 +163,9 @@ impl Chart {
                     d.missing.clone()
                 }
             }
+            Chart::Mixture => {
+                if a.mixture.is_none() { Some("the finite mixture was not fitted (analyze --mixture)".into()) } else { None }
+            }
             Chart::Commissions => {
                 if a.commissions.is_empty() { Some("the file has no commissions (no hierarchy level)".into()) } else { None }
             }
@@ -167,7 +177,7 @@ impl Chart {
     pub fn size(self, a: &Analysis) -> (u32, u32) {
         match self {
             Chart::TurnoutFine | Chart::ShareFine | Chart::Turnout | Chart::Share => (1400, 1000),
-            Chart::Fingerprint => (1400, 760),
+            Chart::Fingerprint | Chart::Mixture => (1400, 760),
             Chart::LastDigits | Chart::SecondDigits => (1400, 700),
             Chart::Scatter => (1000, 1000),
             Chart::RegionMultiples => (1400, 1050),
@@ -237,6 +247,7 @@ fn draw_on<DB: DrawingBackend>(kind: Chart, root: &DrawingArea<DB, Shift>, cx: &
         Chart::Turnout => histograms::draw(root, cx, histograms::Var::Turnout, 1.0),
         Chart::Share => histograms::draw(root, cx, histograms::Var::Share, 1.0),
         Chart::Fingerprint => fingerprint::draw(root, cx),
+        Chart::Mixture => mixture::draw(root, cx),
         Chart::LastDigits => digits::draw(root, cx, digits::Place::Last),
         Chart::SecondDigits => digits::draw(root, cx, digits::Place::Second),
         Chart::IntegerRegions => regions::draw(root, cx),

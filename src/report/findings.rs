@@ -280,7 +280,7 @@ fn mixture(a: &Analysis) -> Option<Finding> {
         ),
         can_mean: "Stations whose turnout and leader share sit where ballots added for the leader (incremental) or nearly all non-voters and opponents turned into the leader's votes (extreme) would put them, given the clean spread of their region.".into(),
         cannot_mean: "A count of falsified stations: honest high-turnout, high-share places look the same to the model, and its shares depend on what it takes as clean spread (differences between regions are taken as honest).".into(),
-        chart: Some(Chart::Fingerprint),
+        chart: Some(Chart::Mixture),
         see: "stations.csv (p_incremental, p_extreme, votes_manufactured, votes_stolen), summary.json (mixture)".into(),
     })
 }

@@ -154,6 +154,7 @@ use {
 mod bootstrap;
 mod em;
 pub mod model;
+mod simulated;
 
 pub use bootstrap::MixtureBootstrap;
 pub use em::{EmOptions, EmRun, START_STATIONS};
@@ -227,9 +228,13 @@ pub struct MixtureResult {
     /// Per election station (`None`: not selected), for the ranking and stations.csv.
     #[serde(skip)]
     pub stations: Vec<Option<StationPosterior>>,
-    /// The selected stations' data (for the report's charts).
+    /// The selected stations' data (for the report's charts), in the fit's order, with
+    /// their clean-centre groups.
     #[serde(skip)]
     pub data: Data,
+    /// Each clean-centre group's offsets of `τ`, `ν` from the national ones.
+    #[serde(skip)]
+    pub clean_centres: Vec<(f64, f64)>,
     pub options: MixtureOptions,
     pub notes: Vec<String>,
 }
@@ -393,6 +398,7 @@ pub fn fit(d: &Data, o: &MixtureOptions, stations: usize, region_names: &[String
         votes_stolen: sto,
         stations: stations_out,
         data: d.clone(),
+        clean_centres: cen.tau.iter().zip(&cen.nu).map(|(&a, &b)| (a, b)).collect(),
         options: o.clone(),
         notes,
     })
