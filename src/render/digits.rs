@@ -1,8 +1,8 @@
 //! Last-digit (Beber & Scacco) and second-digit (2BL, Mebane) bar charts: observed
 //! frequencies of each digit, all candidates pooled and for the leader, against the
 //! expected frequency with its 95% binomial interval (`e ± 1.96·√(e(1 − e)/n)`).
-//! Expected shares are the test's own null (`extra.e0…e9`: the exact per-station binomial
-//! null, the one its p-value uses), so a dot outside the band is what the p-value measures;
+//! Expected shares are the test's own null (`extra.e0…e9`: the exact per-station null of
+//! [`crate::stats::digits::prior`], the one its p-value uses), so a dot outside the band is what the p-value measures;
 //! uniform (last) or Benford (second) is drawn as a descriptive reference. Without `e0…e9`
 //! (older results) uniform or Benford is the expectation. A test the calibration marks not
 //! applicable here is drawn greyed, with those words and no "outside" markers.

@@ -175,7 +175,7 @@ fn digits(a: &Analysis, family: &str, title: &str, chart: Chart, can: &str, cann
     Some(Finding {
         title: title.into(),
         strength: group(&rs),
-        shows: format!("{} (against each station's exact binomial null, which allows for small counts).", capitalise(&parts.join("; "))),
+        shows: format!("{} (against each station's exact null, which allows for small counts and for how much a candidate's share varies between the stations of one commission).", capitalise(&parts.join("; "))),
         can_mean: can.into(),
         cannot_mean: cannot.into(),
         chart: Some(chart),
