@@ -315,16 +315,6 @@ fn digit_rates_on_file(e: &Election, reps: usize, null: tallyscope::stats::digit
         .collect()
 }
 
-/// Two-sided exact binomial p of `k` rejections in `n` trials against a rate of 0.05
-/// (twice the smaller tail).
-fn binom_p_05(k: usize, n: usize) -> f64 {
-    use statrs::distribution::{Binomial, DiscreteCDF};
-    let b = Binomial::new(0.05, n as u64).unwrap();
-    let lo = b.cdf(k as u64);
-    let hi = if k == 0 { 1.0 } else { 1.0 - b.cdf(k as u64 - 1) };
-    (2.0 * lo.min(hi)).min(1.0)
-}
-
 /// Runs the replicates and asserts the rates (see the tests below for the rule).
 fn file_digit_type_one(path: &std::path::Path, reps: usize) {
     use tallyscope::stats::digits::DigitNull;
@@ -356,7 +346,7 @@ fn file_digit_type_one(path: &std::path::Path, reps: usize) {
     // Each national rate agrees with 0.05 within its Monte Carlo error (exact binomial,
     // Bonferroni over the tests at 0.05).
     for (_, test, k, n) in &nation {
-        let p = binom_p_05(*k, *n);
+        let p = common::binomial_two_sided_p(*k, *n, 0.05);
         assert!(p >= 0.05 / m as f64, "{test}: {k}/{n} rejections, p = {p:.2e} against a rate of 0.05");
     }
     // Their mean, and each test pooled over regions (many more trials), in [0.03, 0.07].

@@ -4,8 +4,9 @@
 //! Independent numbers come from `python3 tests/independent/digits.py` (scipy 1.17.1,
 //! numpy 2.4.6); its output is quoted next to each assertion.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tallyscope::stats::digits::sim::{SimOptions, Sizes, generate};
@@ -247,14 +248,7 @@ fn power_invented_digits() {
 // Russia 2018
 
 fn data(name: &str) -> Option<tallyscope::Election> {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ru").join(name);
-    if !p.exists() {
-        if std::env::var("TALLYSCOPE_SKIP_DATA").as_deref() == Ok("1") {
-            eprintln!("\n*** SKIPPED: {} is absent and TALLYSCOPE_SKIP_DATA=1; the Russia 2018 digit test checked nothing ***\n", p.display());
-            return None;
-        }
-        panic!("{} is absent: the real-data digit test needs it (set TALLYSCOPE_SKIP_DATA=1 to skip)", p.display());
-    }
+    let p = common::ru_data(name)?;
     Some(tallyscope::ingest::load(&p, &tallyscope::ingest::Options::default()).expect("load").election)
 }
 
@@ -509,14 +503,11 @@ fn print_rates(what: &str, rej: &BTreeMap<String, (usize, usize, usize)>) {
 /// the time by chance (the plug-in null passed it at these seeds; the beta-binomial one
 /// has the pooled 2BL at 43 of 600).
 fn assert_rates(rej: &BTreeMap<String, (usize, usize, usize)>) {
-    use statrs::distribution::{Binomial, DiscreteCDF};
     let m = rej.len() as f64;
     let inside = rej.values().filter(|(k, n, _)| (0.03..=0.07).contains(&(*k as f64 / *n as f64))).count();
     eprintln!("{inside} of {} rates in [0.03, 0.07]", rej.len());
     for (t, (k, n, _)) in rej {
-        let b = Binomial::new(0.05, *n as u64).unwrap();
-        let (lo, hi) = (b.cdf(*k as u64), if *k == 0 { 1.0 } else { 1.0 - b.cdf(*k as u64 - 1) });
-        let p = (2.0 * lo.min(hi)).min(1.0);
+        let p = common::binomial_two_sided_p(*k, *n, 0.05);
         assert!(p >= 0.05 / m, "{t}: {k}/{n}, p = {p:.2e} against 0.05");
     }
     let mean = rej.values().map(|(k, n, _)| *k as f64 / *n as f64).sum::<f64>() / m;

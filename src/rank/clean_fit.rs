@@ -62,6 +62,7 @@ pub fn fit(y: &[f64], group: &[usize], start: &[f64], sd0: f64) -> Option<CleanF
     let mut pi = vec![0.3f64; ng];
     let mut r = vec![0.0f64; n];
     let mut loglik = 0.0;
+    let (mut sum, mut rs) = (vec![0.0f64; ng], vec![0.0f64; ng]);
     for _ in 0..ITER {
         // E-step: responsibility of the moved cluster.
         loglik = 0.0;
@@ -75,8 +76,8 @@ pub fn fit(y: &[f64], group: &[usize], start: &[f64], sd0: f64) -> Option<CleanF
             r[u] = (b - s).exp();
         }
         // M-step: μ_g = mean of y − r·δ; δ = Σ r (y − μ) / Σ r; σ² pooled; π_g = mean r.
-        let mut sum = vec![0.0f64; ng];
-        let mut rs = vec![0.0f64; ng];
+        sum.fill(0.0);
+        rs.fill(0.0);
         for u in 0..n {
             sum[group[u]] += y[u] - r[u] * delta;
             rs[group[u]] += r[u];

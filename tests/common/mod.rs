@@ -33,6 +33,17 @@ fn shared_data(folder: &str, name: &str) -> Option<PathBuf> {
     );
 }
 
+/// Two-sided exact binomial p of `k` successes in `n` trials against a rate `rate`
+/// (twice the smaller tail, at most 1): whether a measured type-I rate agrees with α
+/// within its Monte Carlo error.
+pub fn binomial_two_sided_p(k: usize, n: usize, rate: f64) -> f64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let b = Binomial::new(rate, n as u64).expect("0 ≤ rate ≤ 1");
+    let lo = b.cdf(k as u64);
+    let hi = if k == 0 { 1.0 } else { 1.0 - b.cdf(k as u64 - 1) };
+    (2.0 * lo.min(hi)).min(1.0)
+}
+
 /// A zip archive of `members` (name, bytes), stored uncompressed: spreadsheets and CSVs
 /// inside a zip, built in the test (no binary fixture in the repository).
 pub fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {

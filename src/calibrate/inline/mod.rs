@@ -425,6 +425,7 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
     let benford = digits::benford_second();
     let bm: f64 = benford.iter().enumerate().map(|(d, q)| d as f64 * q).sum();
     let bv: f64 = benford.iter().enumerate().map(|(d, q)| (d as f64 - bm).powi(2) * q).sum();
+    let (scope_region, scope_regions) = if commission.is_some() { (comm_region.clone(), regions.max(1)) } else { (vec![0; n_scopes], 1) };
     let cx = Ctx {
         m: &m,
         memo,
@@ -445,6 +446,8 @@ pub fn run(e: &Election, leader: Option<usize>, opt: &InlineOptions) -> InlineCa
         full_draws: opt.full_draws,
         digit_null: opt.digit_null,
         digit_reps: opt.digit_reps,
+        scope_region,
+        scope_regions,
     };
     let reps: Vec<Vec<(u32, f64)>> = (0..opt.reps)
         .into_par_iter()

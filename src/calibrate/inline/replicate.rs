@@ -337,6 +337,10 @@ pub(super) struct Ctx<'a> {
     pub(super) digit_null: digits::DigitNull,
     /// Replicates that run the digit tests (the first ones).
     pub(super) digit_reps: usize,
+    /// Each scope's region for the digit null's priors (their small-scope fallback), and
+    /// the region count (one region when the scopes are regions or the nation).
+    pub(super) scope_region: Vec<u32>,
+    pub(super) scope_regions: usize,
 }
 
 pub(super) const DIGITS: [f64; 10] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
@@ -546,14 +550,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            let zeros;
-            let (region, n_regions) = if self.commission.is_some() {
-                (&self.comm_region[..], self.regions.max(1))
-            } else {
-                zeros = vec![0u32; self.by_scope.len()];
-                (&zeros[..], 1)
-            };
-            w.digit_priors = digits::prior::fit(&w.digit_moments, k, region, n_regions);
+            w.digit_priors = digits::prior::fit(&w.digit_moments, k, &self.scope_region, self.scope_regions);
         }
         let priors = &w.digit_priors;
         for (scope, members) in self.by_scope.iter().enumerate() {

@@ -136,8 +136,7 @@ pub fn fit(moments: &[Moments], k: usize, region: &[u32], n_regions: usize) -> V
                 return STRENGTH_MAX;
             }
             v.sort_by(f64::total_cmp);
-            let h = v.len() / 2;
-            if v.len() % 2 == 1 { v[h] } else { 0.5 * (v[h - 1] + v[h]) }
+            crate::stats::common::quantile_sorted(v, 0.5)
         })
         .collect();
     let mut out = Vec::with_capacity(nc * k);
