@@ -204,12 +204,13 @@ pub fn station_digits_with(x: u64, n: u64, min: u32, pct: bool, prior: Option<Pr
         return s;
     }
     PMF.with(|cell| {
-        let mut bufs = cell.borrow_mut();
-        let (buf, up) = &mut *bufs;
-        let lo = match prior {
-            None => pmf_into(n, x, buf, up),
-            Some(p) => pmf_betabin_into(n, p.a + x as f64, if p.b > 0.0 { p.b + (n - x) as f64 } else { 0.0 }, buf, up),
+        let mut cell = cell.borrow_mut();
+        let laid = match prior {
+            None => pmf_into(n, x, &mut cell),
+            Some(p) => pmf_betabin_into(n, p.a + x as f64, if p.b > 0.0 { p.b + (n - x) as f64 } else { 0.0 }, &mut cell),
         };
+        let buf = &cell[laid.start..laid.end];
+        let lo = laid.lo;
         let hi = lo + buf.len() as u64; // exclusive
         // counts in [min, min2) (only when min < 10): one by one
         for k in lo.max(min)..hi.min(min2) {
@@ -218,31 +219,36 @@ pub fn station_digits_with(x: u64, n: u64, min: u32, pct: bool, prior: Option<Pr
         let from = lo.max(min2);
         if from < hi {
             let tail = &buf[(from - lo) as usize..];
-            if tail.len() >= 100 {
-                // whole blocks: residues mod 100, folded (no branch per residue)
-                let res = residues_100(tail, from);
-                for (r, &v) in res.iter().enumerate() {
-                    s.last[r % 10] += v;
-                }
-                s.pairs[0] = REPEATED.iter().map(|&r| res[r]).sum();
-                s.pairs[1] = ADJACENT.iter().map(|&r| res[r]).sum();
-            } else {
-                let (mut d, mut r) = ((from % 10) as usize, (from % 100) as usize);
-                for &v in tail {
-                    s.last[d] += v;
-                    let f = PAIR_FLAGS[r];
-                    s.pairs[0] += (f & 1) as f64 * v;
-                    s.pairs[1] += ((f >> 1) & 1) as f64 * v;
-                    d = if d == 9 { 0 } else { d + 1 };
-                    r = if r == 99 { 0 } else { r + 1 };
+            // residues mod 100 by whole blocks (no branch per term), folded to the last
+            // digits (ten at a time) and the pairs
+            let res = residues_100(tail, from);
+            let mut last = [0.0f64; 10];
+            for c in res.chunks_exact(10) {
+                for (l, &v) in last.iter_mut().zip(c) {
+                    *l += v;
                 }
             }
-            add_second_digits(&mut s.second, tail, from);
-            s.g2 = s.second.iter().sum();
+            for (l, v) in s.last.iter_mut().zip(last) {
+                *l += v;
+            }
+            s.pairs[0] = REPEATED.iter().map(|&r| res[r]).sum();
+            s.pairs[1] = ADJACENT.iter().map(|&r| res[r]).sum();
+            if hi <= 100 {
+                // counts 10–99 only: the second digit is the last
+                s.second = last;
+            } else {
+                add_second_digits(&mut s.second, tail, from);
+            }
         }
         if pct {
             s.p05 = p05_of(buf, lo, n);
         }
+        if laid.scale != 1.0 {
+            let c = laid.scale;
+            s.last.iter_mut().chain(s.second.iter_mut()).chain(s.pairs.iter_mut()).for_each(|v| *v *= c);
+            s.p05 *= c;
+        }
+        s.g2 = s.second.iter().sum();
     });
     s
 }
@@ -251,89 +257,164 @@ pub fn station_digits_with(x: u64, n: u64, min: u32, pct: bool, prior: Option<Pr
 pub fn station_p05(x: u64, n: u64) -> f64 {
     let n = n.max(x).max(1);
     PMF.with(|cell| {
-        let mut bufs = cell.borrow_mut();
-        let (buf, up) = &mut *bufs;
-        let lo = pmf_into(n, x, buf, up);
-        p05_of(buf, lo, n)
+        let mut cell = cell.borrow_mut();
+        let laid = pmf_into(n, x, &mut cell);
+        p05_of(&cell[laid.start..laid.end], laid.lo, n)
     })
 }
 
 thread_local! {
-    /// Per-thread buffers of [`pmf_into`] (the pmf, and its upward half while walking).
-    static PMF: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    /// Per-thread buffer of [`pmf_into`] and [`pmf_betabin_into`] (grown, never shrunk).
+    static PMF: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Lays out `P(X = k)` for the `k` that [`walk_binomial`] visits, in increasing `k`, into
-/// `buf`; returns the first `k`. `up` is scratch. The recursion and stopping rule of the
-/// walk, arranged for speed: the two sides walked in one loop (two independent chains of
-/// products instead of one; the mass so far, `acc`, counts both sides, so a side may stop
-/// a term earlier than in the walk — on terms below 1e-16 of the mass), the ratio's factors
-/// kept as running floats (no integer conversion per term), the rule's division multiplied
-/// out (`t·r < 1e-16·acc·(1 − r)`).
-fn pmf_into(n: u64, x: u64, buf: &mut Vec<f64>, up: &mut Vec<f64>) -> u64 {
-    buf.clear();
-    up.clear();
+/// Where a walk laid out its terms: `P(X = k)` for `k = lo + i` is `buf[start + i] · scale`
+/// for `i < end − start`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Laid {
+    lo: u64,
+    start: usize,
+    end: usize,
+    /// The normalising factor the terms still need (1 for the binomial, whose walk starts
+    /// from the exact pmf at the mode).
+    scale: f64,
+}
+
+/// Walks one side of a log-concave pmf away from the mode's term `t0`. Step `j` (step 0
+/// leaves the mode) multiplies the term by the ratio `num/den` of `ratio(j)`, whose last
+/// two values are a fraction `bnum/bden` bounding every later ratio; terms go to `out` in
+/// walk order (`REV`: from its end backwards). Stops when the bound puts the mass beyond
+/// the last term under 1e-16 of `acc0` plus the side's mass so far (the rule of
+/// [`walk_binomial`], `t·r/(1 − r) < 1e-16·acc` with `r = bnum/bden`, multiplied out;
+/// checked every fourth term, so a side may run up to three terms further), or when `out`
+/// is full. Returns the terms written and their sum.
+///
+/// Four terms per round with one division: the running products of the four ratios are
+/// `n₀/d₀`, `n₀n₁/(d₀d₁)`, … all over the one reciprocal `1/(d₀d₁d₂d₃)` (the factors stay
+/// far inside f64's range: each is below n²), the terms are the round's first term times
+/// them (the chain through `t` is one multiplication per round; the division does not wait on it), and they are written into
+/// a slice sized beforehand (no growth check per term).
+#[inline(always)]
+fn walk_side<const REV: bool>(t0: f64, acc0: f64, out: &mut [f64], ratio: impl Fn(f64) -> [f64; 4]) -> (usize, f64) {
+    let len = out.len();
+    let at = |j: usize| if REV { len - 1 - j } else { j };
+    let stop = |t: f64, acc: f64, [_, _, bn, bd]: [f64; 4]| bn < bd && t * bn < 1e-16 * (acc0 + acc) * (bd - bn);
+    let (mut t, mut acc, mut j) = (t0, 0.0, 0usize);
+    while j + 4 <= len {
+        let jf = j as f64;
+        let [n0, d0, ..] = ratio(jf);
+        let [n1, d1, ..] = ratio(jf + 1.0);
+        let [n2, d2, ..] = ratio(jf + 2.0);
+        let last = ratio(jf + 3.0);
+        let [n3, d3, ..] = last;
+        let (d01, d23, n01) = (d0 * d1, d2 * d3, n0 * n1);
+        // the round's ratio products do not wait on `t` (the division overlaps the
+        // previous round); `t` meets them in one multiplication each
+        let inv = 1.0 / (d01 * d23);
+        let (q1, q2) = (n0 * (d1 * d23) * inv, n01 * d23 * inv);
+        let (q3, q4) = ((n01 * n2) * d3 * inv, (n01 * (n2 * n3)) * inv);
+        let (t1, t2, t3, t4) = (t * q1, t * q2, t * q3, t * q4);
+        out[at(j)] = t1;
+        out[at(j + 1)] = t2;
+        out[at(j + 2)] = t3;
+        out[at(j + 3)] = t4;
+        acc += (t1 + t2) + (t3 + t4);
+        t = t4;
+        j += 4;
+        if stop(t, acc, last) {
+            return (j, acc);
+        }
+    }
+    while j < len {
+        let q = ratio(j as f64);
+        t *= q[0] / q[1];
+        out[at(j)] = t;
+        acc += t;
+        j += 1;
+        if stop(t, acc, q) {
+            break;
+        }
+    }
+    (j, acc)
+}
+
+/// Lays out the two sides of a pmf around its mode `k0` (term `t0` there) into `buf`:
+/// `up(j)` / `down(j)` are [`walk_side`]'s ratios away from the mode, `sd` the
+/// distribution's standard deviation, which sizes the room (12 sd + 64 terms a side: a
+/// log-concave pmf falls below 1e-16 of its mass well within it; where it does not, the
+/// room is doubled and the walk redone).
+#[inline(always)]
+fn lay_out(n: u64, k0: u64, t0: f64, sd: f64, buf: &mut Vec<f64>, up: impl Fn(f64) -> [f64; 4] + Copy, down: impl Fn(f64) -> [f64; 4] + Copy) -> (Laid, f64) {
+    let mut reach = (12.0 * sd + 64.0).min(u32::MAX as f64) as u64;
+    loop {
+        let (ru, rd) = (reach.min(n - k0) as usize, reach.min(k0) as usize);
+        if buf.len() < rd + 1 + ru {
+            buf.resize(rd + 1 + ru, 0.0);
+        }
+        buf[rd] = t0;
+        let (below, above) = buf.split_at_mut(rd);
+        let (nu, acc_u) = walk_side::<false>(t0, t0, &mut above[1..1 + ru], up);
+        let (nd, acc_d) = walk_side::<true>(t0, t0 + acc_u, below, down);
+        let full_u = nu == ru && (ru as u64) < n - k0;
+        let full_d = nd == rd && (rd as u64) < k0;
+        if !(full_u || full_d) || reach >= n {
+            let laid = Laid { lo: k0 - nd as u64, start: rd - nd, end: rd + 1 + nu, scale: 1.0 };
+            return (laid, t0 + acc_u + acc_d);
+        }
+        reach = reach.saturating_mul(2);
+    }
+}
+
+/// Lays out `P(X = k)` for `X ~ Binomial(n, x/n)` over the `k` carrying mass (the walk of
+/// [`walk_binomial`], from the exact pmf at `k = x`; [`walk_side`] says how it is arranged
+/// for speed), in increasing `k`, into `buf`.
+fn pmf_into(n: u64, x: u64, buf: &mut Vec<f64>) -> Laid {
+    if buf.is_empty() {
+        buf.push(0.0);
+    }
     if x == 0 || x >= n {
-        buf.push(1.0);
-        return x.min(n);
+        buf[0] = 1.0;
+        return Laid { lo: x.min(n), start: 0, end: 1, scale: 1.0 };
     }
     let p = x as f64 / n as f64;
     let q = (n - x) as f64 / n as f64;
     let t0 = ln_binom_pmf(x, n, p, q).exp();
-    up.push(t0);
-    let mut acc = t0;
     // up: r = (n − k)p / ((k + 1)q) from k = x; down: r = kq / ((n − k + 1)p) from k = x
-    let (mut ua, mut ub, mut tu, mut ku) = ((n - x) as f64 * p, (x + 1) as f64 * q, t0, x);
-    let (mut da, mut db, mut td, mut kd) = (x as f64 * q, (n - x + 1) as f64 * p, t0, x);
-    let (mut go_up, mut go_down) = (true, true);
-    while go_up || go_down {
-        if go_up {
-            let r = ua / ub;
-            tu *= r;
-            ku += 1;
-            up.push(tu);
-            acc += tu;
-            ua -= p;
-            ub += q;
-            go_up = ku < n && !(r < 1.0 && tu * r < 1e-16 * acc * (1.0 - r));
-        }
-        if go_down {
-            let r = da / db;
-            td *= r;
-            kd -= 1;
-            buf.push(td);
-            acc += td;
-            da -= q;
-            db += p;
-            go_down = kd > 0 && !(r < 1.0 && td * r < 1e-16 * acc * (1.0 - r));
-        }
-    }
-    buf.reverse();
-    buf.extend_from_slice(up);
-    kd
+    let (ua, ub) = ((n - x) as f64 * p, (x + 1) as f64 * q);
+    let (da, db) = (x as f64 * q, (n - x + 1) as f64 * p);
+    let up = move |j: f64| {
+        let (num, den) = (ua - j * p, ub + j * q);
+        [num, den, num, den]
+    };
+    let down = move |j: f64| {
+        let (num, den) = (da - j * q, db + j * p);
+        [num, den, num, den]
+    };
+    lay_out(n, x, t0, (n as f64 * p * q).sqrt(), buf, up, down).0
 }
 
 /// Lays out `P(X = k)` of `X ~ BetaBinomial(n, a, b)` in increasing `k` into `buf`, as
-/// [`pmf_into`] does for the binomial; returns the first `k`. The walk starts at 1.0 at
-/// the mode (`0` when `a < 1`, `n` when `b < 1`, else the mean rounded) and the terms are
-/// divided by their sum at the end (no gamma functions: the walk covers all but 1e-16 of
-/// the mass, so the sum is the normalising constant to that precision).
+/// [`pmf_into`] does for the binomial. The walk starts at 1.0 at the mode (`0` when
+/// `a < 1`, `n` when `b < 1`, else the mean rounded) and the terms' sum is the normalising
+/// constant (no gamma functions: the walk covers all but 1e-16 of the mass), returned as
+/// [`Laid::scale`] for the sums made of the terms.
 /// Ratios: up `P(k+1)/P(k) = (n−k)(k+a) / ((k+1)(n−k−1+b))`, down
 /// `P(k−1)/P(k) = k(n−k+b) / ((n−k+1)(k−1+a))`. The pmf is log-concave for `a, b ≥ 1`
 /// (the ratios fall along each side, so the geometric bound of the stopping rule holds);
 /// `a < 1` happens only at a zero count with a weak prior, where the pmf falls from `k = 0`
 /// and the ratio's second factor `(n−k)/(n−k−1+b)`, which does fall, bounds every later
 /// ratio (and symmetrically for `b < 1`).
-fn pmf_betabin_into(n: u64, a: f64, b: f64, buf: &mut Vec<f64>, up: &mut Vec<f64>) -> u64 {
-    buf.clear();
-    up.clear();
+fn pmf_betabin_into(n: u64, a: f64, b: f64, buf: &mut Vec<f64>) -> Laid {
+    if buf.is_empty() {
+        buf.push(0.0);
+    }
     if a <= 0.0 || n == 0 {
-        buf.push(1.0);
-        return 0;
+        buf[0] = 1.0;
+        return Laid { lo: 0, start: 0, end: 1, scale: 1.0 };
     }
     if b <= 0.0 {
-        buf.push(1.0);
-        return n;
+        buf[0] = 1.0;
+        return Laid { lo: n, start: 0, end: 1, scale: 1.0 };
     }
     let nf = n as f64;
     let k0 = if a < 1.0 {
@@ -343,54 +424,27 @@ fn pmf_betabin_into(n: u64, a: f64, b: f64, buf: &mut Vec<f64>, up: &mut Vec<f64
     } else {
         ((nf * a / (a + b)).round() as u64).min(n)
     };
-    up.push(1.0);
-    let mut acc = 1.0;
     let kf = k0 as f64;
-    // up: numerator (n−k)(k+a), denominator (k+1)(n−k−1+b), from k = k0
-    let (mut ku, mut tu) = (k0, 1.0f64);
-    let (mut ua, mut ub) = (nf - kf, kf + a);
-    let (mut uc, mut ud) = (kf + 1.0, nf - kf - 1.0 + b);
-    // down: numerator k(n−k+b), denominator (n−k+1)(k−1+a), from k = k0
-    let (mut kd, mut td) = (k0, 1.0f64);
-    let (mut da, mut db) = (kf, nf - kf + b);
-    let (mut dc, mut dd) = (nf - kf + 1.0, kf - 1.0 + a);
-    let (mut go_up, mut go_down) = (k0 < n, k0 > 0);
-    while go_up || go_down {
-        if go_up {
-            let r = (ua * ub) / (uc * ud);
-            tu *= r;
-            ku += 1;
-            up.push(tu);
-            acc += tu;
-            // the bound on every later ratio (module docs of this function)
-            let bound = if a < 1.0 { r.max(ua / ud) } else { r };
-            ua -= 1.0;
-            ub += 1.0;
-            uc += 1.0;
-            ud -= 1.0;
-            go_up = ku < n && !(bound < 1.0 && tu * bound < 1e-16 * acc * (1.0 - bound));
-        }
-        if go_down {
-            let r = (da * db) / (dc * dd);
-            td *= r;
-            kd -= 1;
-            buf.push(td);
-            acc += td;
-            let bound = if b < 1.0 { r.max(da / dd) } else { r };
-            da -= 1.0;
-            db += 1.0;
-            dc += 1.0;
-            dd -= 1.0;
-            go_down = kd > 0 && !(bound < 1.0 && td * bound < 1e-16 * acc * (1.0 - bound));
-        }
-    }
-    buf.reverse();
-    buf.extend_from_slice(up);
-    let inv = 1.0 / acc;
-    for v in buf.iter_mut() {
-        *v *= inv;
-    }
-    kd
+    // up: numerator (n−k)(k+a), denominator (k+1)(n−k−1+b), k = k0 + j
+    let (ua, ub, uc, ud) = (nf - kf, kf + a, kf + 1.0, nf - kf - 1.0 + b);
+    // (the bound where a < 1: max(r, x1/x4) = x1·max(ub + j, uc + j) / (x4·(uc + j)))
+    let up = move |j: f64| {
+        let (x1, x2, x3, x4) = (ua - j, ub + j, uc + j, ud - j);
+        let (num, den) = (x1 * x2, x3 * x4);
+        if a < 1.0 { [num, den, x1 * x2.max(x3), den] } else { [num, den, num, den] }
+    };
+    // down: numerator k(n−k+b), denominator (n−k+1)(k−1+a), k = k0 − j
+    let (da, db, dc, dd) = (kf, nf - kf + b, nf - kf + 1.0, kf - 1.0 + a);
+    let down = move |j: f64| {
+        let (x1, x2, x3, x4) = (da - j, db + j, dc + j, dd - j);
+        let (num, den) = (x1 * x2, x3 * x4);
+        if b < 1.0 { [num, den, x1 * x2.max(x3), den] } else { [num, den, num, den] }
+    };
+    let m = a / (a + b);
+    let sd = (nf * m * (1.0 - m) * (a + b + nf) / (a + b + 1.0)).sqrt();
+    let (mut laid, total) = lay_out(n, k0, 1.0, sd, buf, up, down);
+    laid.scale = 1.0 / total;
+    laid
 }
 
 /// Sum with four accumulators (the terms are independent; one chain would wait on each add).
@@ -435,6 +489,25 @@ fn residues_100(t: &[f64], from: u64) -> [f64; 100] {
 const REPEATED: [usize; 10] = [0, 11, 22, 33, 44, 55, 66, 77, 88, 99];
 const ADJACENT: [usize; 18] = [1, 10, 12, 21, 23, 32, 34, 43, 45, 54, 56, 65, 67, 76, 78, 87, 89, 98];
 
+/// Adds the terms `t[i]` to the digits `(d0 + i) mod 10`, ten at a time after the first
+/// whole cycle's start.
+#[inline]
+fn add_mod10(acc: &mut [f64; 10], t: &[f64], d0: usize) {
+    let head = ((10 - d0) % 10).min(t.len());
+    for (i, &v) in t[..head].iter().enumerate() {
+        acc[d0 + i] += v;
+    }
+    let mut blocks = t[head..].chunks_exact(10);
+    for b in &mut blocks {
+        for (a, &v) in acc.iter_mut().zip(b) {
+            *a += v;
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(blocks.remainder()) {
+        *a += v;
+    }
+}
+
 /// Adds the terms `t[i]` of counts `k = from + i ≥ 10` to their second significant digit:
 /// within a decade `[10^m, 10^(m+1))` the second digit is `⌊k / 10^(m−1)⌋ mod 10`, constant
 /// on runs of `10^(m−1)` counts and rising by one from run to run.
@@ -450,10 +523,7 @@ fn add_second_digits(second: &mut [f64; 10], t: &[f64], from: u64) {
         let decade_end = (100 * w).min(hi);
         let mut d = ((k / w) % 10) as usize;
         if w == 1 {
-            for &v in &t[(k - from) as usize..(decade_end - from) as usize] {
-                second[d] += v;
-                d = if d == 9 { 0 } else { d + 1 };
-            }
+            add_mod10(second, &t[(k - from) as usize..(decade_end - from) as usize], d);
         } else {
             let mut run_end = (k / w + 1) * w;
             while k < decade_end {
@@ -977,9 +1047,11 @@ mod tests {
         let lbeta = |a: f64, b: f64| ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b);
         let lchoose = |n: u64, k: u64| ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0);
         let cases = [(1000u64, 15.0, 2985.0), (1000, 0.6, 800.0), (1000, 800.0, 0.4), (40, 2.5, 3.5), (2500, 300.5, 1200.0), (7, 1.0, 1.0), (3000, 12.0, 9000.0), (120, 0.05, 3.0)];
-        let (mut buf, mut up) = (Vec::new(), Vec::new());
+        let mut cell = Vec::new();
         for &(n, a, b) in &cases {
-            let lo = pmf_betabin_into(n, a, b, &mut buf, &mut up);
+            let laid = pmf_betabin_into(n, a, b, &mut cell);
+            let (lo, c) = (laid.lo, laid.scale);
+            let buf: Vec<f64> = cell[laid.start..laid.end].iter().map(|v| v * c).collect();
             let mut total = 0.0;
             for k in 0..=n {
                 let want = (lchoose(n, k) + lbeta(k as f64 + a, (n - k) as f64 + b) - lbeta(a, b)).exp();
@@ -991,7 +1063,7 @@ mod tests {
             assert!((total - 1.0).abs() < 1e-9, "n {n} a {a} b {b}: textbook total {total}");
             assert!((buf.iter().sum::<f64>() - 1.0).abs() < 1e-14);
         }
-        let lo = pmf_betabin_into(50, 0.0, 10.0, &mut buf, &mut up);
-        assert_eq!((lo, buf.as_slice()), (0, &[1.0][..]));
+        let laid = pmf_betabin_into(50, 0.0, 10.0, &mut cell);
+        assert_eq!((laid.lo, &cell[laid.start..laid.end], laid.scale), (0, &[1.0][..], 1.0));
     }
 }
