@@ -34,6 +34,11 @@
 //! same way do not become the reference: the clean-side quartile ([`CLEAN_SIDE_Q`]) and,
 //! where the peers hold two clusters, the clean one of a two-cluster fit
 //! ([`super::clean_fit`]).
+//! Besides its level, a unit's stations' turnout–share relation is compared with every
+//! unit of the level in the nation ([`relation_z`]): the leader's share falling as
+//! turnout rises is what stuffing at one rate throughout a commission leaves, whatever
+//! the commission's honest level, so it finds a capital falsified throughout that its
+//! level does not. Its points beyond [`RELATION_BASELINE_POINTS`] add to the level's.
 //! The runner-up's share *of the opponents' votes* is used rather than of all votes: it
 //! does not fall when the leader rises honestly (it is independent of the leader's share
 //! in the simulator's clean model), and it falls when the runner-up's votes are moved to
