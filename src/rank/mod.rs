@@ -539,7 +539,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         if p_joint > 0.0 && p_joint >= p_share && p_joint >= p_turnout {
             let ((a, xt, mt, name), (b, xs, ms, _), z) = (zt.expect("up"), zs.expect("up"), joint.expect("up"));
             s.add(Kind::Stuffing, p_joint, || {
-                format!("stuffing: turnout {:.1}% and leader share {:.1}% both above the {name} medians {:.1}%, {:.1}% (z = {a:.1}, {b:.1}; joint z = {z:.1})", 100.0 * xt, 100.0 * xs, 100.0 * mt, 100.0 * ms)
+                format!("stuffing: turnout {:.1}% and leader share {:.1}% both above the {name} medians {:.1}%, {:.1}% (z = {a:.1} and {b:.1}, joint z = {z:.1})", 100.0 * xt, 100.0 * xs, 100.0 * mt, 100.0 * ms)
             });
         } else if p_share > 0.0 && p_share >= p_turnout {
             let (z, x, m, name) = zs.expect("up");
