@@ -85,7 +85,9 @@ fn score_is_the_sum_of_its_reasons() {
     }
 }
 
-/// Clean simulated elections: at most 0.5% of stations flagged (measured 0.05–0.2%).
+/// Clean simulated elections: at most 0.5% of stations flagged (measured 0.05–0.2%
+/// before the peer looks counted once and inheritance went through q-values; 0.000% at
+/// seeds 1–3 of `table` since).
 #[test]
 fn clean_flagged_share_at_most_half_a_percent() {
     for seed in [21u64, 22, 23] {
@@ -97,13 +99,13 @@ fn clean_flagged_share_at_most_half_a_percent() {
 }
 
 /// The station-level kinds: the score ranks the falsified stations at least as well as
-/// the plain winner's share (fixed seeds, 30,000 stations). NOT MET for single-station
-/// transfers since commissions are measured against the clean side of their region
-/// (transfer:0.05:0.2 seed 2: 0.696 → 0.663 → 0.676 with the two-cluster reference,
-/// against the share's 0.692; seed 1 0.719 → 0.698 → 0.703 against 0.692; seed 3 0.674
-/// against 0.704): a commission's chance displacement passes points to all its stations.
-/// That kind is held within 0.035 of the share here and to the full target in
-/// [`whole_commission_target`].
+/// the plain winner's share (fixed seeds, 30,000 stations). Single-station transfers were
+/// below it (transfer:0.05:0.2 seeds 1–3: 0.703/0.676/0.674 against the share's
+/// 0.692/0.692/0.704: a commission's chance displacement passed points to all its
+/// stations, and a clean station's chance turnout added to every share) until the peer
+/// looks counted once and stations inherited a commission's displacement through its
+/// q-value (now 0.769/0.739/0.725). Invented protocols change digits, not levels: both
+/// AUCs are at chance (±0.03).
 #[test]
 fn station_kinds_not_below_the_winners_share() {
     for spec in &SCENARIOS[..7] {
@@ -112,7 +114,7 @@ fn station_kinds_not_below_the_winners_share() {
             let (s, w) = aucs(&a, &sim);
             eprintln!("{spec} seed {seed}: score AUC {s:.3}, winner's share {w:.3}");
             // invented protocols change digits, not levels: both are at chance (±0.03).
-            let tol = if spec.starts_with("invented") || spec.starts_with("transfer:") { 0.035 } else { 0.0 };
+            let tol = if spec.starts_with("invented") { 0.03 } else { 0.0 };
             assert!(s + tol >= w, "{spec} seed {seed}: score {s} below the winner's share {w}");
         }
     }
@@ -131,28 +133,35 @@ const WHOLE: [&str; 6] = [
 ];
 
 /// Whole-commission falsification like the real case, three seeds each. Score AUC
-/// at fe79043 → 5c2f72a (clean-side quartile) → now (two-cluster clean reference, the
-/// region's clean centre against the other regions', the transfer look ungated), and
-/// the winner's share:
+/// at fe79043 → 5c2f72a (clean-side quartile) → 078e0bd (two-cluster clean reference, the
+/// region's clean centre against the other regions', the transfer look ungated) → now
+/// (peer looks counted once, inheritance through the commission's q-value, the
+/// turnout–share relation against the nation's commissions), and the winner's share:
 ///
 /// | scenario | seed 1 | seed 2 | seed 3 |
 /// | --- | --- | --- | --- |
-/// | transfer 0.3 | 0.769 → 0.811 → 0.869 (0.703) | 0.842 → 0.825 → 0.910 (0.796) | 0.838 → 0.835 → 0.919 (0.777) |
-/// | transfer 0.4 | 0.760 → 0.802 → 0.881 (0.706) | 0.697 → 0.803 → 0.911 (0.789) | 0.794 → 0.827 → 0.924 (0.783) |
-/// | transfer 0.5 | 0.608 → 0.749 → 0.881 (0.712) | 0.568 → 0.764 → 0.901 (0.771) | 0.603 → 0.740 → 0.930 (0.774) |
-/// | stuffing 0.3 | 0.738 → 0.807 → 0.827 (0.674) | 0.812 → 0.839 → 0.858 (0.771) | 0.809 → 0.845 → 0.877 (0.747) |
-/// | stuffing 0.4 | 0.690 → 0.783 → 0.831 (0.679) | 0.749 → 0.822 → 0.874 (0.761) | 0.755 → 0.849 → 0.899 (0.744) |
-/// | stuffing 0.5 | 0.632 → 0.772 → 0.850 (0.689) | 0.625 → 0.788 → 0.889 (0.745) | 0.634 → 0.800 → 0.890 (0.739) |
+/// | transfer 0.3 | 0.769 → 0.811 → 0.869 → 0.863 (0.703) | 0.842 → 0.825 → 0.910 → 0.908 (0.796) | 0.838 → 0.835 → 0.919 → 0.917 (0.777) |
+/// | transfer 0.4 | 0.760 → 0.802 → 0.881 → 0.877 (0.706) | 0.697 → 0.803 → 0.911 → 0.910 (0.789) | 0.794 → 0.827 → 0.924 → 0.923 (0.783) |
+/// | transfer 0.5 | 0.608 → 0.749 → 0.881 → 0.878 (0.712) | 0.568 → 0.764 → 0.901 → 0.903 (0.771) | 0.603 → 0.740 → 0.930 → 0.929 (0.774) |
+/// | stuffing 0.3 | 0.738 → 0.807 → 0.827 → 0.872 (0.674) | 0.812 → 0.839 → 0.858 → 0.859 (0.771) | 0.809 → 0.845 → 0.877 → 0.933 (0.747) |
+/// | stuffing 0.4 | 0.690 → 0.783 → 0.831 → 0.864 (0.679) | 0.749 → 0.822 → 0.874 → 0.883 (0.761) | 0.755 → 0.849 → 0.899 → 0.928 (0.744) |
+/// | stuffing 0.5 | 0.632 → 0.772 → 0.850 → 0.870 (0.689) | 0.625 → 0.788 → 0.889 → 0.897 (0.745) | 0.634 → 0.800 → 0.890 → 0.921 (0.739) |
 ///
-/// What is left is mostly the capital (a fifth of the falsified stations at 0.3):
-/// falsified throughout, it is ordinary against its own region, and against the other
-/// regions it shows only as far as its honest level lets it (seed 1: its stuffed
-/// stations rank 0.42–0.45 against the clean ones, the rest of the nation's 0.95–0.97).
-/// A ceiling, from the simulator's truth (tests outside the suite): each commission's mean
-/// measured from the median of its region's truly clean commissions, in the right
-/// signature, ranks the stations at 0.99 (transfer) and 0.97–0.985 (stuffing).
-/// Asserted: at least 0.82 everywhere and 0.05 above the winner's share (the code of
-/// 5c2f72a fails both at 0.5).
+/// Outside the list (not asserted), 078e0bd → now (share): transfer-commissions:0.4:0.3
+/// 0.635 → 0.637 (0.624), 0.665 → 0.661 (0.649), 0.694 → 0.695 (0.671);
+/// stuffing-commissions:0.4:0.2 0.648 → 0.678 (0.641), 0.673 → 0.708 (0.661),
+/// 0.719 → 0.744 (0.668); transfer-commissions:0.33:0.5:city 0.877/0.903/0.921.
+///
+/// The capital (a fifth of the falsified stations at 0.3), falsified throughout, is
+/// ordinary against its own region, and against the other regions it shows only as far
+/// as its honest level lets it. What found it: stuffed at one rate, its stations' share
+/// falls as their turnout rises (the lowest turnout got the most ballots), a relation
+/// that needs no honest reference level ([`tallyscope::rank::displacement::relation_z`]).
+/// A transferred capital has no such relation; its level against the other regions is
+/// what is left. A ceiling, from the simulator's truth (tests outside the suite): each
+/// commission's mean measured from the median of its region's truly clean commissions,
+/// in the right signature, ranks the stations at 0.99 (transfer) and 0.97–0.985
+/// (stuffing). Asserted: at least 0.82 everywhere and 0.05 above the winner's share.
 #[test]
 fn whole_commission_scenarios_found() {
     for spec in WHOLE {
@@ -166,12 +175,13 @@ fn whole_commission_scenarios_found() {
 }
 
 /// The acceptance target: AUC ≥ 0.85 on every whole-commission scenario and never
-/// below the winner's share on any scenario. NOT MET: stuffing-commissions at 0.3 and 0.4
-/// seed 1 (0.827, 0.831: the capital, see above) and transfer:0.05:0.2 seeds 2 and 3
-/// (0.676 and 0.674 against the share's 0.692 and 0.704); every other case meets it. Run
-/// with `--ignored` to see where it stands.
+/// below the winner's share on any scenario of the simulator's kinds (invented protocols:
+/// within 0.03, both at chance). Met at 6323166: lowest whole-commission AUC 0.859
+/// (stuffing-commissions 0.3 seed 2), lowest margin over the share 0.021
+/// (transfer:0.05:0.2 seed 3, 0.725 against 0.704). It was not met before
+/// (stuffing-commissions 0.3 and 0.4 seed 1: 0.827, 0.831; transfer:0.05:0.2 seeds 2
+/// and 3: 0.676, 0.674 against 0.692, 0.704).
 #[test]
-#[ignore]
 fn whole_commission_target() {
     for spec in WHOLE.iter().chain(&SCENARIOS[..7]) {
         for seed in 1..=3u64 {
