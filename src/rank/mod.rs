@@ -717,7 +717,7 @@ pub const NATION_BASELINE_POINTS: f64 = 2.0;
 /// (transfer:0.05:0.2 below the winner's share), at 1.0 whole-commission falsifications
 /// lost too much (AUC 0.72–0.80). Measured in tests/rank_references.rs.
 fn inherited_q(d: &[Option<displacement::Displacement>], members: &[Vec<usize>]) -> Vec<f64> {
-    // p of each unit with stations (no signature up: p = 1), Bonferroni–Hochberg step-up.
+    // p of each unit with stations (no signature up: p = 1), Benjamini–Hochberg step-up.
     let p: Vec<Option<f64>> = d.iter().zip(members).map(|(d, m)| (!m.is_empty()).then(|| d.as_ref().map_or(1.0, |d| 10f64.powf(-d.points).min(1.0)))).collect();
     let mut idx: Vec<usize> = (0..p.len()).filter(|&u| p[u].is_some()).collect();
     idx.sort_by(|&a, &b| p[a].unwrap_or(1.0).total_cmp(&p[b].unwrap_or(1.0)).then(a.cmp(&b)));
