@@ -547,7 +547,7 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         } else if p_turnout > 0.0 {
             let (z, x, m, name) = zt.expect("up");
             s.add(Kind::Turnout, p_turnout, || {
-                format!("turnout {:.1}% vs {name} median {:.1}% (z = {z:.1}), the leader's share up as much (counted {TURNOUT_ALONE_BASELINE_POINTS} point less)", 100.0 * x, 100.0 * m)
+                format!("turnout {:.1}% vs {name} median {:.1}% (z = {z:.1}) with the leader's share not up as much (counted {TURNOUT_ALONE_BASELINE_POINTS} point less)", 100.0 * x, 100.0 * m)
             });
         }
         // Against the nation: the stuffing (turnout and share up) or the transfer
