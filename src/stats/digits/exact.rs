@@ -221,7 +221,7 @@ pub fn station_digits_with(x: u64, n: u64, min: u32, pct: bool, prior: Option<Pr
             let tail = &buf[(from - lo) as usize..];
             // residues mod 100 by whole blocks (no branch per term), folded to the last
             // digits (ten at a time) and the pairs
-            let res = residues_100(tail, from);
+            let res = residues::<100>(tail, from);
             let mut last = [0.0f64; 10];
             for c in res.chunks_exact(10) {
                 for (l, &v) in last.iter_mut().zip(c) {
@@ -462,17 +462,17 @@ fn sum4(v: &[f64]) -> f64 {
     (a[0] + a[1]) + (a[2] + a[3]) + r
 }
 
-/// The terms `t[i]` of counts `k = from + i` summed by `k mod 100`, whole blocks of 100 at
-/// a time.
+/// The terms `t[i]` of counts `k = from + i` summed by `k mod N`, whole blocks of `N` at a
+/// time (no branch per term).
 #[inline]
-fn residues_100(t: &[f64], from: u64) -> [f64; 100] {
-    let mut res = [0.0f64; 100];
-    let r0 = (from % 100) as usize;
-    let head = (100 - r0).min(t.len());
+fn residues<const N: usize>(t: &[f64], from: u64) -> [f64; N] {
+    let mut res = [0.0f64; N];
+    let r0 = (from % N as u64) as usize;
+    let head = ((N - r0) % N).min(t.len());
     for (i, &v) in t[..head].iter().enumerate() {
         res[r0 + i] += v;
     }
-    let mut blocks = t[head..].chunks_exact(100);
+    let mut blocks = t[head..].chunks_exact(N);
     for b in &mut blocks {
         for (r, &v) in res.iter_mut().zip(b) {
             *r += v;
@@ -489,25 +489,6 @@ fn residues_100(t: &[f64], from: u64) -> [f64; 100] {
 const REPEATED: [usize; 10] = [0, 11, 22, 33, 44, 55, 66, 77, 88, 99];
 const ADJACENT: [usize; 18] = [1, 10, 12, 21, 23, 32, 34, 43, 45, 54, 56, 65, 67, 76, 78, 87, 89, 98];
 
-/// Adds the terms `t[i]` to the digits `(d0 + i) mod 10`, ten at a time after the first
-/// whole cycle's start.
-#[inline]
-fn add_mod10(acc: &mut [f64; 10], t: &[f64], d0: usize) {
-    let head = ((10 - d0) % 10).min(t.len());
-    for (i, &v) in t[..head].iter().enumerate() {
-        acc[d0 + i] += v;
-    }
-    let mut blocks = t[head..].chunks_exact(10);
-    for b in &mut blocks {
-        for (a, &v) in acc.iter_mut().zip(b) {
-            *a += v;
-        }
-    }
-    for (a, &v) in acc.iter_mut().zip(blocks.remainder()) {
-        *a += v;
-    }
-}
-
 /// Adds the terms `t[i]` of counts `k = from + i ≥ 10` to their second significant digit:
 /// within a decade `[10^m, 10^(m+1))` the second digit is `⌊k / 10^(m−1)⌋ mod 10`, constant
 /// on runs of `10^(m−1)` counts and rising by one from run to run.
@@ -523,7 +504,10 @@ fn add_second_digits(second: &mut [f64; 10], t: &[f64], from: u64) {
         let decade_end = (100 * w).min(hi);
         let mut d = ((k / w) % 10) as usize;
         if w == 1 {
-            add_mod10(second, &t[(k - from) as usize..(decade_end - from) as usize], d);
+            let r = residues::<10>(&t[(k - from) as usize..(decade_end - from) as usize], d as u64);
+            for (s, v) in second.iter_mut().zip(r) {
+                *s += v;
+            }
         } else {
             let mut run_end = (k / w + 1) * w;
             while k < decade_end {
