@@ -42,6 +42,15 @@ fn poland_2020_raises_no_false_alarms() {
         );
         let all = a.stations_ranked.iter().filter(|s| s.flagged).count();
         assert!(all as f64 <= 0.012 * a.stations as f64, "{round}: {all} flagged in all");
+        // The report's ranking finding counts the same statistical flags and names the
+        // protocol-only ones apart, so a clean election does not read as an alarm (round 2:
+        // "31 of 27,227 … on statistical evidence … 140 more … on broken protocol
+        // arithmetic alone", strength none).
+        let f = tallyscope::report::findings::findings(&a).into_iter().find(|f| f.title == "Stations and commissions out of line").expect("ranking finding");
+        let n = |k: usize| k.to_string().as_bytes().rchunks(3).rev().map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(",");
+        assert!(f.shows.starts_with(&format!("{} of {} stations", n(flagged), n(a.stations))), "{round}: {}", f.shows);
+        assert!(f.shows.contains("on statistical evidence") && (all == flagged || f.shows.contains(&format!("{} more are flagged on broken protocol arithmetic alone", n(all - flagged)))), "{round}: {}", f.shows);
+        assert_eq!(f.strength, tallyscope::report::findings::Strength::None, "{round}: {}", f.shows);
         let applicable = |r: &tallyscope::stats::TestResult, level: &str| {
             a.calibration.as_ref().is_none_or(|c| !c.not_applicable(&r.test, level))
         };

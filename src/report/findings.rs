@@ -288,7 +288,15 @@ fn mixture(a: &Analysis) -> Option<Finding> {
 fn ranking(a: &Analysis) -> Finding {
     let n = a.stations_ranked.len();
     let k = a.stations_ranked.iter().filter(|s| s.flagged).count();
-    let share = if n > 0 { k as f64 / n as f64 } else { 0.0 };
+    // Flagged on statistical evidence: what is left of the score without the points of
+    // broken protocol arithmetic still reaches the threshold (a broken protocol is a fact
+    // the protocol finding reports, not a statistical alarm; clean simulations are
+    // calibrated on the statistical part).
+    let statistical = |s: &crate::rank::StationScore| {
+        s.score - s.evidence.iter().filter(|e| e.kind == crate::rank::Kind::Arithmetic).map(|e| e.points).sum::<f64>() >= a.flag_threshold
+    };
+    let k_stat = a.stations_ranked.iter().filter(|s| s.flagged && statistical(s)).count();
+    let share = if n > 0 { k_stat as f64 / n as f64 } else { 0.0 };
     let strength = if n == 0 {
         Strength::NotApplicable
     } else if share > 0.01 {
@@ -304,10 +312,11 @@ fn ranking(a: &Analysis) -> Finding {
         title: "Stations and commissions out of line".into(),
         strength,
         shows: format!(
-            "{} of {} stations ({}) are flagged by the ranking; clean simulated elections flag at most about 0.1% (0.00–0.02% measured).{top}",
-            thousands(k as u64),
+            "{} of {} stations ({}) are flagged by the ranking on statistical evidence; clean simulated elections flag at most about 0.1% (0.00–0.02% measured).{}{top}",
+            thousands(k_stat as u64),
             thousands(n as u64),
-            pct(share)
+            pct(share),
+            if k > k_stat { format!(" {} more are flagged on broken protocol arithmetic alone (see the protocol finding).", thousands((k - k_stat) as u64)) } else { String::new() }
         ),
         can_mean: "Where to look first: stations whose turnout, shares, digits or protocol depart from their commission, their region and the nation, each reason named.".into(),
         cannot_mean: "That any one station was falsified: honest stations can be unusual, and a flag is a reason to look, not a verdict.".into(),
