@@ -51,6 +51,13 @@ fn poland_2020_raises_no_false_alarms() {
         assert!(f.shows.starts_with(&format!("{} of {} stations", n(flagged), n(a.stations))), "{round}: {}", f.shows);
         assert!(f.shows.contains("on statistical evidence") && (all == flagged || f.shows.contains(&format!("{} more are flagged on broken protocol arithmetic alone", n(all - flagged)))), "{round}: {}", f.shows);
         assert_eq!(f.strength, tallyscope::report::findings::Strength::None, "{round}: {}", f.shows);
+        // Shpilkin's anomalous votes carry their clean-replicate baseline in the same
+        // columns as the other estimates (tests.csv, summary.json, the report's reading),
+        // on the adjusted scale: the replicates' own estimates minus their mean.
+        let r = a.nation("shpilkin.anomalous_votes").expect("Shpilkin's estimate");
+        let b = tallyscope::calibrate::baselines::Baseline::of(r).unwrap_or_else(|| panic!("{round}: Shpilkin's estimate has no baseline columns"));
+        assert!(b.replicates >= 10 && b.low <= b.median && b.median <= b.high && b.low < 0.0 && b.high > 0.0, "{round}: {b:?}");
+        assert_eq!(b.observed, r.statistic);
         let applicable = |r: &tallyscope::stats::TestResult, level: &str| {
             a.calibration.as_ref().is_none_or(|c| !c.not_applicable(&r.test, level))
         };

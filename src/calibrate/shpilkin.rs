@@ -320,6 +320,10 @@ pub struct Baseline {
     pub mean: f64,
     pub sd: f64,
     pub replicates: usize,
+    /// The replicates' own estimates on the adjusted scale (each minus their mean) against
+    /// the file's adjusted estimate: the baseline columns of tests.csv and summary.json
+    /// (median near 0 by construction, the prediction range, the share at or above).
+    pub clean: Option<crate::calibrate::baselines::Baseline>,
 }
 
 /// The votes added over `reps` clean replicates (see the module docs): the file's per-bin
@@ -336,7 +340,10 @@ pub fn baseline(st: &Stations, file: &Excess, model: &CleanModel, reps: usize, s
     let s: Vec<f64> = v.iter().map(|x| file.added(|b| x.excess[b] - mean[b])).collect();
     let m = s.iter().sum::<f64>() / k;
     let var = s.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (k - 1.0);
-    Some(Baseline { file: file.added(|b| file.excess[b] - mean[b]), mean: m, sd: var.sqrt(), replicates: v.len() })
+    let file_added = file.added(|b| file.excess[b] - mean[b]);
+    let centred: Vec<f64> = s.iter().map(|x| x - m).collect();
+    let clean = crate::calibrate::baselines::Baseline::new(file_added - m, &centred);
+    Some(Baseline { file: file_added, mean: m, sd: var.sqrt(), replicates: v.len(), clean })
 }
 
 /// The adjusted estimate with its interval.
@@ -452,10 +459,21 @@ pub fn run(e: &Election, opt: &ShpilkinOptions, reps: usize) -> Vec<TestResult> 
     ] {
         nation.extra.insert(k.into(), v);
     }
+    if let Some(b) = base.clean {
+        for (k, v) in [
+            ("baseline_median", b.median),
+            ("baseline_low", b.low),
+            ("baseline_high", b.high),
+            ("baseline_coverage", b.coverage),
+            ("baseline_at_or_above", b.at_or_above),
+        ] {
+            nation.extra.insert(k.into(), v);
+        }
+    }
     nation.statistic = a.adjusted;
     nation.effect = Some(a.adjusted);
     nation.notes.push(format!(
-        "votes added to the leader beyond honest variation: {:.0} on the file (Shpilkin's L − r·O = {:.0}, with each switched vote counted once instead of 1 + r times) minus {:.0} (sd {:.0}), what {} clean replicates shaped like this file give (each commission's median turnout and leader share, station scatter from the file); the 95% interval combines that sd with the bootstrap's",
+        "votes added to the leader beyond honest variation: {:.0} on the file (Shpilkin's L − r·O = {:.0}, with each switched vote counted once instead of 1 + r times) minus {:.0} (sd {:.0}), what {} clean replicates shaped like this file give (each commission's median turnout and leader share, station scatter from the file); the 95% interval combines that sd with the bootstrap's; baseline columns: the replicates' own estimates on the same scale (each minus their mean)",
         a.raw, raw_anomalous, a.baseline, a.baseline_sd, a.replicates
     ));
     out
