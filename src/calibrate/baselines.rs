@@ -167,6 +167,16 @@ impl Baseline {
     /// `baseline_coverage`, `baseline_at_or_above`, `baseline_replicates`) and its words
     /// into the notes.
     pub fn attach(&self, r: &mut TestResult) {
+        self.insert(r);
+        r.notes.push(format!(
+            "clean baseline from {} replicates of the region-kept clean model (each region's median turnout and leader share kept, commission and station scatter redrawn as measured on the file; calibrate::baselines): differences between regions count as honest",
+            self.replicates
+        ));
+    }
+
+    /// The baseline's values into `r.extra` only (the keys [`Baseline::of`] reads), for an
+    /// estimate whose notes say where its replicates come from.
+    pub fn insert(&self, r: &mut TestResult) {
         for (k, v) in [
             ("baseline_median", self.median),
             ("baseline_low", self.low),
@@ -177,10 +187,6 @@ impl Baseline {
         ] {
             r.extra.insert(k.into(), v);
         }
-        r.notes.push(format!(
-            "clean baseline from {} replicates of the region-kept clean model (each region's median turnout and leader share kept, commission and station scatter redrawn as measured on the file; calibrate::baselines): differences between regions count as honest",
-            self.replicates
-        ));
     }
 
     /// The baseline read back from a row's `extra` (as [`Baseline::attach`] wrote it).

@@ -460,15 +460,7 @@ pub fn run(e: &Election, opt: &ShpilkinOptions, reps: usize) -> Vec<TestResult> 
         nation.extra.insert(k.into(), v);
     }
     if let Some(b) = base.clean {
-        for (k, v) in [
-            ("baseline_median", b.median),
-            ("baseline_low", b.low),
-            ("baseline_high", b.high),
-            ("baseline_coverage", b.coverage),
-            ("baseline_at_or_above", b.at_or_above),
-        ] {
-            nation.extra.insert(k.into(), v);
-        }
+        b.insert(nation);
     }
     nation.statistic = a.adjusted;
     nation.effect = Some(a.adjusted);
