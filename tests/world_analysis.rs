@@ -30,10 +30,7 @@ fn poland_2020_raises_no_false_alarms() {
         // once and stations inherit their commission's displacement through its q-value
         // (before: 111, 0.41%, and 57, 0.21%; and before a station's departure from the
         // nation counted only when stations of its size depart too: 145 and 117).
-        let statistical = |s: &tallyscope::rank::StationScore| {
-            s.score - s.evidence.iter().filter(|e| e.kind == tallyscope::rank::Kind::Arithmetic).map(|e| e.points).sum::<f64>()
-        };
-        let flagged = a.stations_ranked.iter().filter(|s| s.flagged && statistical(s) >= a.flag_threshold).count();
+        let flagged = a.stations_ranked.iter().filter(|s| s.flagged_on_statistics(a.flag_threshold)).count();
         eprintln!("{round}: {flagged} of {} stations flagged on statistical evidence", a.stations);
         assert!(
             flagged as f64 <= 0.005 * a.stations as f64,

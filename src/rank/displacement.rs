@@ -159,7 +159,7 @@ pub fn relation_z(members: &[Vec<usize>], stations: &[StationScore]) -> Vec<Opti
 }
 
 /// [`displacement`] without the turnout–share relation: the unit against the other units of its parent, and its parent against the nation.
-pub fn level_displacement(e: &Election, level: usize, members: &[Vec<usize>], stations: &[StationScore]) -> Vec<Option<Displacement>> {
+fn level_displacement(e: &Election, level: usize, members: &[Vec<usize>], stations: &[StationScore]) -> Vec<Option<Displacement>> {
     let l = &e.levels[level];
     let nu = l.n_units();
     if level == 0 {

@@ -146,6 +146,14 @@ pub struct StationScore {
 }
 
 impl StationScore {
+    /// Flagged on statistical evidence: what is left of the score without the listed points
+    /// of broken protocol arithmetic ([`Kind::Arithmetic`]) still reaches `threshold`. A
+    /// broken protocol is a fact `check` reports, not a statistical alarm; clean
+    /// simulations calibrate the statistical part.
+    pub fn flagged_on_statistics(&self, threshold: f64) -> bool {
+        self.flagged && self.score - self.evidence.iter().filter(|e| e.kind == Kind::Arithmetic).map(|e| e.points).sum::<f64>() >= threshold
+    }
+
     /// Adds a piece of evidence: listed with its text (built only then) when it reaches
     /// [`REASON_POINTS`], otherwise counted in [`minor_points`](Self::minor_points).
     pub fn add(&mut self, kind: Kind, points: f64, text: impl FnOnce() -> String) {
@@ -532,21 +540,21 @@ pub fn stations(e: &Election, check: &checks::Report, opt: &Options) -> Vec<Stat
         // up; the stuffing signature (turnout and the leader's share up together, joint z);
         // turnout up alone, less TURNOUT_ALONE_BASELINE_POINTS (see there).
         let up = |z: Option<(f64, f64, f64, &'static str)>| z.filter(|z| z.0 > 0.0);
-        let p_share = up(zs).map_or(0.0, |z| points(norm_sf(z.0) / 0.5));
-        let p_turnout = up(zt).map_or(0.0, |z| points(norm_sf(z.0) / 0.5) - TURNOUT_ALONE_BASELINE_POINTS);
-        let joint = up(zt).zip(up(zs)).map(|(a, b)| (a.0 + b.0) / std::f64::consts::SQRT_2);
-        let p_joint = joint.map_or(0.0, |z| points(norm_sf(z) / 0.5));
-        if p_joint > 0.0 && p_joint >= p_share && p_joint >= p_turnout {
-            let ((a, xt, mt, name), (b, xs, ms, _), z) = (zt.expect("up"), zs.expect("up"), joint.expect("up"));
-            s.add(Kind::Stuffing, p_joint, || {
+        let share_look = up(zs).map(|z| (points(norm_sf(z.0) / 0.5), z));
+        let turnout_look = up(zt).map(|z| (points(norm_sf(z.0) / 0.5) - TURNOUT_ALONE_BASELINE_POINTS, z));
+        let joint_look = up(zt).zip(up(zs)).map(|(t, sh)| {
+            let z = (t.0 + sh.0) / std::f64::consts::SQRT_2;
+            (points(norm_sf(z) / 0.5), t, sh, z)
+        });
+        let (p_share, p_turnout) = (share_look.map_or(0.0, |l| l.0), turnout_look.map_or(0.0, |l| l.0));
+        if let Some((p, (a, xt, mt, name), (b, xs, ms, _), z)) = joint_look.filter(|j| j.0 > 0.0 && j.0 >= p_share && j.0 >= p_turnout) {
+            s.add(Kind::Stuffing, p, || {
                 format!("stuffing: turnout {:.1}% and leader share {:.1}% both above the {name} medians {:.1}%, {:.1}% (z = {a:.1} and {b:.1}, joint z = {z:.1})", 100.0 * xt, 100.0 * xs, 100.0 * mt, 100.0 * ms)
             });
-        } else if p_share > 0.0 && p_share >= p_turnout {
-            let (z, x, m, name) = zs.expect("up");
-            s.add(Kind::Share, p_share, || format!("leader share {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m));
-        } else if p_turnout > 0.0 {
-            let (z, x, m, name) = zt.expect("up");
-            s.add(Kind::Turnout, p_turnout, || {
+        } else if let Some((p, (z, x, m, name))) = share_look.filter(|l| l.0 > 0.0 && l.0 >= p_turnout) {
+            s.add(Kind::Share, p, || format!("leader share {:.1}% vs {name} median {:.1}% (z = {z:.1})", 100.0 * x, 100.0 * m));
+        } else if let Some((p, (z, x, m, name))) = turnout_look.filter(|l| l.0 > 0.0) {
+            s.add(Kind::Turnout, p, || {
                 format!("turnout {:.1}% vs {name} median {:.1}% (z = {z:.1}) with the leader's share not up as much (counted {TURNOUT_ALONE_BASELINE_POINTS} point less)", 100.0 * x, 100.0 * m)
             });
         }

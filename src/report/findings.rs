@@ -288,14 +288,8 @@ fn mixture(a: &Analysis) -> Option<Finding> {
 fn ranking(a: &Analysis) -> Finding {
     let n = a.stations_ranked.len();
     let k = a.stations_ranked.iter().filter(|s| s.flagged).count();
-    // Flagged on statistical evidence: what is left of the score without the points of
-    // broken protocol arithmetic still reaches the threshold (a broken protocol is a fact
-    // the protocol finding reports, not a statistical alarm; clean simulations are
-    // calibrated on the statistical part).
-    let statistical = |s: &crate::rank::StationScore| {
-        s.score - s.evidence.iter().filter(|e| e.kind == crate::rank::Kind::Arithmetic).map(|e| e.points).sum::<f64>() >= a.flag_threshold
-    };
-    let k_stat = a.stations_ranked.iter().filter(|s| s.flagged && statistical(s)).count();
+    // the protocol finding reports the broken protocols; this one the statistical flags
+    let k_stat = a.stations_ranked.iter().filter(|s| s.flagged_on_statistics(a.flag_threshold)).count();
     let share = if n > 0 { k_stat as f64 / n as f64 } else { 0.0 };
     let strength = if n == 0 {
         Strength::NotApplicable

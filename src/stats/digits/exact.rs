@@ -292,8 +292,8 @@ struct Laid {
 /// Four terms per round with one division: the running products of the four ratios are
 /// `n₀/d₀`, `n₀n₁/(d₀d₁)`, … all over the one reciprocal `1/(d₀d₁d₂d₃)` (the factors stay
 /// far inside f64's range: each is below n²), the terms are the round's first term times
-/// them (the chain through `t` is one multiplication per round; the division does not wait on it), and they are written into
-/// a slice sized beforehand (no growth check per term).
+/// them (the chain through `t` is one multiplication per round; the division does not wait
+/// on it), and they are written into a slice sized beforehand (no growth check per term).
 #[inline(always)]
 fn walk_side<const REV: bool>(t0: f64, acc0: f64, out: &mut [f64], ratio: impl Fn(f64) -> [f64; 4]) -> (usize, f64) {
     let len = out.len();
